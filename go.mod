@@ -1,0 +1,3 @@
+module github.com/livepush/livepush
+
+go 1.24
