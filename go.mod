@@ -1,6 +1,6 @@
 module github.com/livepush/livepush
 
-go 1.24
+go 1.24.0
 
 require (
 	github.com/aws/aws-sdk-go v1.38.20 // indirect
