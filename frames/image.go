@@ -146,3 +146,7 @@ func ToBGR24(img *image.NRGBA) []byte {
 func premul(c, a uint8) uint8 {
 	return uint8((uint32(c)*uint32(a) + 127) / 255)
 }
+
+// NextFrame returns the frame itself: a still image is the same frame for
+// ever, written without copying.
+func (f *Frame) NextFrame() ([]byte, error) { return f.Pix, nil }

@@ -1,4 +1,327 @@
-// Command livepush keeps an RTMP stream on air from a still image and speech audio.
+// Command livepush keeps an RTMP stream on air from a still image and speech
+// audio, feeding an ffmpeg child through two named pipes at real-time pace
+// and restarting it when it fails.
+//
+// Exit status: 0 when the stream ended or was stopped, 1 when it failed at
+// run time, 2 for bad input (flags, files, a missing ffmpeg).
 package main
 
-func main() {}
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/livepush/livepush/frames"
+	"github.com/livepush/livepush/orchestrator"
+	"github.com/urfave/cli/v2"
+)
+
+// Exit statuses.
+const (
+	exitOK       = 0
+	exitFailed   = 1
+	exitBadUsage = 2
+)
+
+// usageError marks bad input: flags, files, a missing ffmpeg. It exits 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func bad(err error) error { return usageError{err} }
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run is main without os.Exit, so deferred cleanup always runs.
+func run(args []string, stdout, stderr io.Writer) int {
+	var masker *orchestrator.Masker
+	app := newApp(stdout, stderr, &masker)
+	err := app.Run(args)
+	if err == nil {
+		return exitOK
+	}
+	msg := err.Error()
+	if masker != nil {
+		msg = masker.Mask(msg)
+	} else {
+		msg = orchestrator.NewMasker("", false).Mask(msg)
+	}
+	fmt.Fprintf(stderr, "livepush: %s\n", strings.ReplaceAll(msg, "\n", " "))
+	var ue usageError
+	if errors.As(err, &ue) {
+		return exitBadUsage
+	}
+	return exitFailed
+}
+
+func newApp(stdout, stderr io.Writer, masker **orchestrator.Masker) *cli.App {
+	return &cli.App{
+		Name:  "livepush",
+		Usage: "keep an RTMP stream on air from a still image and speech audio",
+		Description: "livepush feeds ffmpeg raw frames and PCM through two named pipes, paced to the wall clock,\n" +
+			"and restarts ffmpeg without losing speech when it or the server fails.\n\n" +
+			"Example:\n" +
+			"   livepush stream --image face.png --audio speech.wav -o rtmp://127.0.0.1/live/KEY",
+		Writer:         stdout,
+		ErrWriter:      stderr,
+		HideVersion:    true,
+		ExitErrHandler: func(*cli.Context, error) {}, // exit codes are chosen in run, after cleanup
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return bad(err)
+		},
+		Commands: []*cli.Command{
+			streamCommand(masker),
+			{
+				Name:  "version",
+				Usage: "print the version of livepush",
+				Action: func(c *cli.Context) error {
+					fmt.Fprintln(c.App.Writer, "livepush", version())
+					return nil
+				},
+			},
+		},
+		CommandNotFound: func(c *cli.Context, name string) {
+			fmt.Fprintf(c.App.ErrWriter, "livepush: unknown command %q (try 'livepush --help')\n", name)
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Len() > 0 {
+				return bad(fmt.Errorf("unknown command %q (try 'livepush --help')", c.Args().First()))
+			}
+			return cli.ShowAppHelp(c)
+		},
+	}
+}
+
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+	}
+	return v + " " + bi.GoVersion
+}
+
+func streamCommand(masker **orchestrator.Masker) *cli.Command {
+	return &cli.Command{
+		Name:      "stream",
+		Usage:     "stream an image and a WAV to an RTMP server or an FLV file",
+		UsageText: "livepush stream --image PATH --audio PATH -o URL|FILE [options]",
+		Description: "Examples:\n" +
+			"   livepush stream --image face.png --audio hello.wav -o rtmp://live.example.com/app/KEY\n" +
+			"   LIVEPUSH_OUTPUT=rtmp://127.0.0.1/live/demo livepush stream --image a.jpg --audio a.wav --loop\n" +
+			"   livepush stream --image a.png --audio a.wav -o out.flv --realtime=false\n" +
+			"   livepush stream --image a.png --audio a.wav -o rtmp://host/app/KEY --dry-run",
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return bad(err) },
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "image", Usage: "still `PATH`: PNG, JPEG, GIF, BMP or TIFF, EXIF orientation honoured (e.g. --image face.png)"},
+			&cli.StringFlag{Name: "audio", Usage: "speech WAV `PATH`: PCM 8/16/24/32-bit or float, any rate and channels (e.g. --audio hello.wav)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, EnvVars: []string{"LIVEPUSH_OUTPUT"}, Usage: "rtmp:// or rtmps:// `URL`, or an FLV file path (e.g. -o rtmp://host/live/KEY or -o out.flv)"},
+			&cli.StringFlag{Name: "size", Value: "256x256", Usage: "frame size `WxH`, both even (e.g. --size 1280x720)"},
+			&cli.StringFlag{Name: "fit", Value: "stretch", Usage: "how the image meets the frame: stretch, fit (letterbox on black) or fill (crop) (e.g. --fit fit)"},
+			&cli.IntFlag{Name: "fps", Value: 25, Usage: "frames per second (e.g. --fps 30)"},
+			&cli.IntFlag{Name: "gop", Value: 1, Usage: "keyframe interval in frames; 1 makes every frame a keyframe (e.g. --gop 50 for 2 s at 25 fps)"},
+			&cli.IntFlag{Name: "sample-rate", Value: 24000, Usage: "AAC output sample rate in Hz (e.g. --sample-rate 48000)"},
+			&cli.IntFlag{Name: "channels", Value: 1, Usage: "audio output channels, 1 or 2 (e.g. --channels 2)"},
+			&cli.StringFlag{Name: "video-bitrate", Usage: "H.264 bitrate, ffmpeg's default (CRF 23) if unset (e.g. --video-bitrate 1500k)"},
+			&cli.StringFlag{Name: "audio-bitrate", Usage: "AAC bitrate, ffmpeg's default if unset (e.g. --audio-bitrate 64k)"},
+			&cli.StringFlag{Name: "preset", Value: "veryfast", Usage: "libx264 preset (e.g. --preset ultrafast)"},
+			&cli.BoolFlag{Name: "realtime", Value: true, Usage: "pace to the wall clock; --realtime=false renders as fast as ffmpeg can (file output)"},
+			&cli.BoolFlag{Name: "loop", Usage: "repeat the audio forever (stop with Ctrl-C or SIGTERM)"},
+			&cli.StringFlag{Name: "ffmpeg", Value: "ffmpeg", EnvVars: []string{"LIVEPUSH_FFMPEG"}, Usage: "ffmpeg program `PATH` or name on $PATH (e.g. --ffmpeg /opt/ffmpeg/bin/ffmpeg)"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "print the ffmpeg command that would run and exit (stream key masked)"},
+			&cli.BoolFlag{Name: "show-secrets", Usage: "show the stream key and URL credentials in output and logs"},
+			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error (e.g. --log-level debug shows ffmpeg's own lines)"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json (e.g. --log-format json)"},
+			&cli.DurationFlag{Name: "stale-timeout", Value: 10 * time.Second, Usage: "restart ffmpeg when it makes no progress for this long (e.g. --stale-timeout 20s)"},
+			&cli.DurationFlag{Name: "restart-delay", Value: 500 * time.Millisecond, Usage: "first delay before restarting a failed ffmpeg; doubles on each failure (e.g. --restart-delay 1s)"},
+			&cli.DurationFlag{Name: "restart-max-delay", Value: 5 * time.Second, Usage: "longest delay between restarts (e.g. --restart-max-delay 30s)"},
+			&cli.IntFlag{Name: "max-restarts", Value: 0, Usage: "give up after this many restarts in a row, 0 for never (e.g. --max-restarts 10)"},
+		},
+		Action: func(c *cli.Context) error { return stream(c, masker) },
+	}
+}
+
+// stream wires the flags to frames and orchestrator.
+func stream(c *cli.Context, masker **orchestrator.Masker) error {
+	if c.Args().Len() > 0 {
+		return bad(fmt.Errorf("unexpected argument %q (flags go before nothing else; see --help)", c.Args().First()))
+	}
+	m := orchestrator.NewMasker(c.String("output"), c.Bool("show-secrets"))
+	*masker = m
+	log, err := newLogger(c.App.ErrWriter, c.String("log-level"), c.String("log-format"), m)
+	if err != nil {
+		return bad(err)
+	}
+	enc, err := encoding(c)
+	if err != nil {
+		return bad(err)
+	}
+	fit, err := frames.ParseFit(c.String("fit"))
+	if err != nil {
+		return bad(err)
+	}
+	output := strings.TrimSpace(c.String("output"))
+	if output == "" {
+		return bad(errors.New("no output given: use -o URL|FILE or LIVEPUSH_OUTPUT"))
+	}
+	if err := orchestrator.Output(output).Validate(); err != nil {
+		return bad(err)
+	}
+	if c.Bool("dry-run") {
+		fmt.Fprintln(c.App.Writer, orchestrator.DryRunCommand(c.String("ffmpeg"), enc, output, m))
+		return nil
+	}
+	for _, name := range []string{"image", "audio"} {
+		if strings.TrimSpace(c.String(name)) == "" {
+			return bad(fmt.Errorf("--%s is required", name))
+		}
+	}
+	for _, name := range []string{"stale-timeout", "restart-delay", "restart-max-delay"} {
+		if c.Duration(name) <= 0 {
+			return bad(fmt.Errorf("--%s must be positive", name))
+		}
+	}
+	if c.Int("max-restarts") < 0 {
+		return bad(errors.New("--max-restarts must not be negative"))
+	}
+
+	img, err := frames.LoadImage(c.String("image"), enc.Width, enc.Height, fit)
+	if err != nil {
+		return bad(err)
+	}
+	pcm, err := frames.OpenPCM(c.String("audio"), enc.SampleRate, enc.Channels, c.Bool("loop"))
+	if err != nil {
+		return bad(err)
+	}
+	defer pcm.Close()
+	var total int64
+	if n := pcm.Samples(); n > 0 {
+		total = orchestrator.FramesFor(n, enc.SampleRate, enc.FPS)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	abort := make(chan struct{})
+	stopSignals := handleSignals(cancel, abort, log)
+	defer stopSignals()
+
+	sup, err := orchestrator.New(orchestrator.Config{
+		FFmpeg:          c.String("ffmpeg"),
+		Output:          output,
+		Encoding:        enc,
+		Realtime:        c.Bool("realtime"),
+		Video:           img,
+		Audio:           pcm,
+		Frames:          total,
+		StaleTimeout:    c.Duration("stale-timeout"),
+		RestartDelay:    c.Duration("restart-delay"),
+		RestartMaxDelay: c.Duration("restart-max-delay"),
+		MaxRestarts:     c.Int("max-restarts"),
+		Abort:           abort,
+		Logger:          log,
+		Masker:          m,
+	})
+	if err != nil {
+		return bad(err)
+	}
+	log.Info("streaming", "output", m.Mask(output), "size", fmt.Sprintf("%dx%d", enc.Width, enc.Height),
+		"fps", enc.FPS, "duration", orchestrator.Duration(total, enc.FPS), "realtime", c.Bool("realtime"))
+	return sup.Run(ctx)
+}
+
+// handleSignals cancels the stream on the first SIGINT or SIGTERM and aborts
+// it on the second. The returned func stops listening and waits for the
+// listener to end.
+func handleSignals(cancel context.CancelFunc, abort chan struct{}, log *slog.Logger) func() {
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for n := 0; ; n++ {
+			select {
+			case s := <-sig:
+				if n == 0 {
+					log.Info("stopping: letting ffmpeg finish the output (signal again to kill it)", "signal", s)
+					cancel()
+				} else {
+					log.Warn("second signal: killing ffmpeg", "signal", s)
+					close(abort)
+					return
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(sig)
+		close(done)
+		<-finished
+	}
+}
+
+func encoding(c *cli.Context) (orchestrator.Encoding, error) {
+	w, h, err := parseSize(c.String("size"))
+	if err != nil {
+		return orchestrator.Encoding{}, err
+	}
+	e := orchestrator.Encoding{
+		Width:        w,
+		Height:       h,
+		FPS:          c.Int("fps"),
+		GOP:          c.Int("gop"),
+		SampleRate:   c.Int("sample-rate"),
+		Channels:     c.Int("channels"),
+		Preset:       c.String("preset"),
+		VideoBitrate: c.String("video-bitrate"),
+		AudioBitrate: c.String("audio-bitrate"),
+	}
+	return e, e.Validate()
+}
+
+func parseSize(s string) (int, int, error) {
+	ws, hs, ok := strings.Cut(strings.ToLower(s), "x")
+	w, errW := strconv.Atoi(ws)
+	h, errH := strconv.Atoi(hs)
+	if !ok || errW != nil || errH != nil {
+		return 0, 0, fmt.Errorf("--size %q: want WIDTHxHEIGHT, e.g. 256x256", s)
+	}
+	return w, h, nil
+}
+
+func newLogger(w io.Writer, level, format string, m *orchestrator.Masker) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler
+	switch format {
+	case "text":
+		h = slog.NewTextHandler(w, opts)
+	case "json":
+		h = slog.NewJSONHandler(w, opts)
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text or json", format)
+	}
+	return slog.New(orchestrator.NewMaskHandler(h, m)), nil
+}

@@ -1,0 +1,155 @@
+package frames
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+)
+
+// blockFrames is how many WAV frames are decoded at a time: small enough to
+// keep memory flat for any length of file, large enough to amortise calls.
+const blockFrames = 2048
+
+// PCM reads a WAV file as a stream and turns it into interleaved s16le PCM at
+// an output rate and channel count: it mixes the channels down (or up), and
+// resamples with a band-limited filter. It never holds the whole file.
+type PCM struct {
+	wav      *WAV
+	rs       *Resampler
+	in, out  int // channel counts
+	loop     bool
+	samples  int64 // output frames in one pass of the file
+	flushed  bool  // the resampler's tail has been taken for this pass
+	dec, mix []float32
+	res      []float32
+	share    []float32 // weight of an input channel on its output channel
+	pending  []byte    // converted PCM not yet returned by Read
+	buf      []byte    // backing store of pending
+}
+
+// OpenPCM opens the WAV at path for reading as PCM at rate Hz with channels
+// channels. With loop set, the audio repeats forever.
+func OpenPCM(path string, rate, channels int, loop bool) (*PCM, error) {
+	w, err := OpenWAV(path)
+	if err != nil {
+		return nil, err
+	}
+	f := w.Format()
+	rs, err := NewResampler(f.SampleRate, rate, channels)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("audio %q: %w", path, err)
+	}
+	// Each output averages the inputs that land on it, rather than summing them.
+	share := make([]float32, channels)
+	for c := range share {
+		k := 0
+		for i := c; i < f.Channels; i += channels {
+			k++
+		}
+		share[c] = 1 / float32(max(k, 1))
+	}
+	return &PCM{
+		share:   share,
+		wav:     w,
+		rs:      rs,
+		in:      f.Channels,
+		out:     channels,
+		loop:    loop,
+		samples: (f.Frames*int64(rate) + int64(f.SampleRate) - 1) / int64(f.SampleRate),
+		dec:     make([]float32, blockFrames*f.Channels),
+		mix:     make([]float32, blockFrames*channels),
+	}, nil
+}
+
+// Samples is the number of output frames (samples per channel) the stream
+// holds, or -1 when it loops forever.
+func (p *PCM) Samples() int64 {
+	if p.loop {
+		return -1
+	}
+	return p.samples
+}
+
+// Format describes the WAV file being read.
+func (p *PCM) Format() WAVFormat { return p.wav.Format() }
+
+// Close closes the WAV file.
+func (p *PCM) Close() error { return p.wav.Close() }
+
+// Read implements io.Reader, returning s16le PCM.
+func (p *PCM) Read(b []byte) (int, error) {
+	for len(p.pending) == 0 {
+		if err := p.refill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(b, p.pending)
+	p.pending = p.pending[n:]
+	return n, nil
+}
+
+// refill decodes, mixes and resamples one block into pending.
+func (p *PCM) refill() error {
+	n, err := p.wav.ReadFrames(p.dec)
+	p.res = p.res[:0]
+	switch {
+	case n > 0:
+		p.res = p.rs.Process(p.res, p.downmix(p.dec[:n*p.in], n))
+	case err == io.EOF && !p.flushed:
+		p.res = p.rs.Flush(p.res)
+		p.flushed = true
+	case err == io.EOF && p.loop:
+		if err := p.wav.Rewind(); err != nil {
+			return err
+		}
+		p.rs.Reset()
+		p.flushed = false
+		return nil
+	case err != nil:
+		return err
+	}
+	p.pending = p.toS16(p.res)
+	return nil
+}
+
+// downmix maps n frames of p.in channels onto p.out channels: a mono output
+// averages every input channel, a mono input is copied to every output, and
+// otherwise input channel i goes to output i mod out, averaged.
+func (p *PCM) downmix(in []float32, n int) []float32 {
+	if p.in == p.out {
+		return in
+	}
+	mix := p.mix[:n*p.out]
+	clear(mix)
+	if p.in == 1 {
+		for i := 0; i < n; i++ {
+			for c := 0; c < p.out; c++ {
+				mix[i*p.out+c] = in[i]
+			}
+		}
+		return mix
+	}
+	for i := 0; i < n; i++ {
+		frame := in[i*p.in : (i+1)*p.in]
+		for ch, v := range frame {
+			mix[i*p.out+ch%p.out] += v * p.share[ch%p.out]
+		}
+	}
+	return mix
+}
+
+// toS16 converts samples to s16le in p.buf, clipping what overshoots.
+func (p *PCM) toS16(s []float32) []byte {
+	if cap(p.buf) < 2*len(s) {
+		p.buf = make([]byte, 2*len(s))
+	}
+	out := p.buf[:2*len(s)]
+	for i, v := range s {
+		x := math.Round(float64(v) * 32768)
+		x = max(-32768, min(32767, x))
+		binary.LittleEndian.PutUint16(out[2*i:], uint16(int16(x)))
+	}
+	return out
+}

@@ -1,0 +1,391 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// ErrFFmpegNotFound reports that the ffmpeg program could not be found.
+var ErrFFmpegNotFound = errors.New("ffmpeg not found")
+
+// State is where the supervisor is in the life of a stream.
+type State int32
+
+const (
+	StateStarting   State = iota // an ffmpeg is being started
+	StateRunning                 // ffmpeg confirmed it is writing out
+	StateRestarting              // ffmpeg failed; waiting to start the next one
+	StateStopping                // input done or stop asked: ffmpeg is finishing
+	StateStopped                 // done, cleanly
+	StateFailed                  // gave up
+)
+
+func (s State) String() string {
+	switch s {
+	case StateStarting:
+		return "starting"
+	case StateRunning:
+		return "running"
+	case StateRestarting:
+		return "restarting"
+	case StateStopping:
+		return "stopping"
+	case StateStopped:
+		return "stopped"
+	case StateFailed:
+		return "failed"
+	}
+	return fmt.Sprintf("State(%d)", int32(s))
+}
+
+// Config describes one stream. Zero durations take the defaults named.
+type Config struct {
+	FFmpeg   string // program name or path; "ffmpeg" if empty
+	Output   string // rtmp:// or rtmps:// URL, or an FLV file path
+	Encoding Encoding
+	// Realtime paces frames to the wall clock; without it ffmpeg is fed as
+	// fast as it reads (rendering to a file).
+	Realtime bool
+
+	Video VideoSource
+	Audio AudioSource
+	// Frames is how many frames the stream lasts; 0 streams until ctx is done.
+	Frames int64
+
+	StaleTimeout    time.Duration // no progress for this long kills ffmpeg (10s)
+	RestartDelay    time.Duration // first delay before a restart (500ms)
+	RestartMaxDelay time.Duration // cap of the exponential backoff (5s)
+	StableAfter     time.Duration // a run this long resets the backoff (30s)
+	MaxRestarts     int           // 0: unlimited
+	StopTimeout     time.Duration // grace for ffmpeg to finish after a stop (5s)
+	// ResumeMargin is how much of what ffmpeg confirmed is sent again after a
+	// restart, for what was still in flight to the server (1s).
+	ResumeMargin time.Duration
+	// ReplayWindow is how much media is kept to feed a restarted ffmpeg (30s).
+	ReplayWindow time.Duration
+
+	// Abort, when closed, ends a graceful stop at once: ffmpeg is killed.
+	Abort <-chan struct{}
+
+	Logger *slog.Logger // nil: discard
+	Masker *Masker      // nil: mask the Output's secrets
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.StaleTimeout, 10*time.Second)
+	def(&c.RestartDelay, 500*time.Millisecond)
+	def(&c.RestartMaxDelay, 5*time.Second)
+	def(&c.StableAfter, 30*time.Second)
+	def(&c.StopTimeout, 5*time.Second)
+	def(&c.ResumeMargin, time.Second)
+	def(&c.ReplayWindow, 30*time.Second)
+	if c.FFmpeg == "" {
+		c.FFmpeg = "ffmpeg"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Masker == nil {
+		c.Masker = NewMasker(c.Output, false)
+	}
+}
+
+// Supervisor runs ffmpeg for one stream, restarting it on failure.
+type Supervisor struct {
+	cfg          Config
+	ffmpeg       string // resolved path
+	video, audio *track
+	state        atomic.Int32
+}
+
+// New checks cfg and finds ffmpeg. It starts nothing.
+func New(cfg Config) (*Supervisor, error) {
+	cfg.setDefaults()
+	if err := cfg.Encoding.Validate(); err != nil {
+		return nil, err
+	}
+	if err := Output(cfg.Output).Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Video == nil || cfg.Audio == nil {
+		return nil, fmt.Errorf("%w: a video and an audio source are needed", ErrInvalidConfig)
+	}
+	if cfg.Frames < 0 || cfg.MaxRestarts < 0 {
+		return nil, fmt.Errorf("%w: negative frame or restart count", ErrInvalidConfig)
+	}
+	for _, d := range []time.Duration{cfg.StaleTimeout, cfg.RestartDelay, cfg.RestartMaxDelay, cfg.StopTimeout, cfg.ReplayWindow} {
+		if d < 0 {
+			return nil, fmt.Errorf("%w: negative duration %v", ErrInvalidConfig, d)
+		}
+	}
+	path, err := exec.LookPath(cfg.FFmpeg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: tried %q (install it with 'apt-get install ffmpeg', or name it with --ffmpeg or LIVEPUSH_FFMPEG)", ErrFFmpegNotFound, cfg.FFmpeg)
+	}
+	window := max(int(cfg.ReplayWindow*time.Duration(cfg.Encoding.FPS)/time.Second), 2*cfg.Encoding.FPS)
+	s := &Supervisor{
+		cfg:    cfg,
+		ffmpeg: path,
+		video:  newTrack("video", window, videoFill(cfg.Video, cfg.Encoding.FrameBytes())),
+		audio:  newTrack("audio", window, audioFill(cfg.Audio, cfg.Encoding)),
+	}
+	s.state.Store(int32(StateStarting))
+	return s, nil
+}
+
+// State reports the current state; it is safe to call from any goroutine.
+func (s *Supervisor) State() State { return State(s.state.Load()) }
+
+func (s *Supervisor) setState(st State) {
+	if old := State(s.state.Swap(int32(st))); old != st {
+		s.cfg.Logger.Debug("state", "from", old, "to", st)
+	}
+}
+
+// DryRunCommand is the command line Run would start first, with placeholder
+// pipe paths and the output's secrets masked unless the Masker shows them.
+func DryRunCommand(ffmpeg string, e Encoding, output string, m *Masker) string {
+	dir := filepath.Join(os.TempDir(), "livepush-XXXXXXXX")
+	args := Args(e, filepath.Join(dir, "video"), filepath.Join(dir, "audio"), output)
+	return m.Mask(ShellQuote(append([]string{ffmpeg}, args...)))
+}
+
+// Run streams until the input ends, ctx is done, or restarts run out.
+// Cancelling ctx stops gracefully: the pipes are closed so ffmpeg finishes
+// the output, and ffmpeg is killed if it has not exited after StopTimeout.
+// Run returns nil on a complete stream and on a stop; otherwise the last
+// ffmpeg error.
+func (s *Supervisor) Run(ctx context.Context) error {
+	log := s.cfg.Logger
+	var (
+		pos      int64 // first frame not yet confirmed by any ffmpeg
+		restarts int
+		delay    = s.cfg.RestartDelay
+	)
+	for attempt := 1; ; attempt++ {
+		s.setState(StateStarting)
+		r := s.runOnce(ctx, attempt, pos)
+		if r.resume > pos {
+			pos = r.resume
+		}
+		switch {
+		case r.fatal != nil:
+			s.setState(StateFailed)
+			return r.fatal
+		case r.err == nil:
+			s.setState(StateStopped)
+			if ctx.Err() != nil {
+				log.Info("stream stopped", "at", s.mediaTime(r.written))
+			} else {
+				log.Info("stream ended", "duration", s.mediaTime(r.written))
+			}
+			return nil
+		case ctx.Err() != nil:
+			s.setState(StateStopped)
+			log.Warn("stream stopped, but ffmpeg did not finish cleanly", "error", r.err)
+			return nil
+		}
+		if r.ran >= s.cfg.StableAfter {
+			delay = s.cfg.RestartDelay
+		}
+		restarts++
+		if s.cfg.MaxRestarts > 0 && restarts > s.cfg.MaxRestarts {
+			s.setState(StateFailed)
+			return fmt.Errorf("ffmpeg failed %d times, giving up: %w", restarts, r.err)
+		}
+		wait := jitter(delay)
+		log.Warn("ffmpeg failed, restarting", "attempt", attempt, "error", r.err,
+			"retry_in", wait.Round(time.Millisecond), "resume_at", s.mediaTime(pos))
+		delay = min(2*delay, s.cfg.RestartMaxDelay)
+		s.setState(StateRestarting)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			s.setState(StateStopped)
+			log.Info("stream stopped while waiting to restart")
+			return nil
+		}
+	}
+}
+
+// jitter spreads a delay over [d/2, d) so that many streams restarting at
+// once do not reconnect in step.
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d/2)
+}
+
+func (s *Supervisor) mediaTime(frame int64) time.Duration { return Duration(frame, s.cfg.Encoding.FPS) }
+
+// attempt is how one ffmpeg run ended.
+type attempt struct {
+	err     error         // why ffmpeg failed; nil: the stream is complete or stopped cleanly
+	fatal   error         // a failure a restart cannot mend
+	resume  int64         // the frame the next ffmpeg starts from
+	written int64         // frames written to both pipes
+	ran     time.Duration // how long this ffmpeg ran
+}
+
+// runOnce starts one ffmpeg at frame from and supervises it until it exits.
+func (s *Supervisor) runOnce(ctx context.Context, n int, from int64) attempt {
+	cfg, log := s.cfg, s.cfg.Logger
+	pipes, err := newPipeDir()
+	if err != nil {
+		return attempt{fatal: err, resume: from}
+	}
+	defer pipes.remove()
+
+	out := Output(cfg.Output).segment(n - 1)
+	if n > 1 && !Output(cfg.Output).IsURL() {
+		log.Info("continuing the output in a new file", "file", out)
+	}
+	cmd := newCommand(ctx, s.ffmpeg, Args(cfg.Encoding, pipes.video, pipes.audio, out), cfg.StopTimeout)
+	c, err := startChild(cmd, log, cfg.Masker)
+	if err != nil {
+		return attempt{fatal: fmt.Errorf("start ffmpeg: %w", err), resume: from}
+	}
+	log.Info("ffmpeg started", "attempt", n, "pid", c.pid(), "from", s.mediaTime(from), "output", cfg.Masker.Mask(out))
+
+	// abort releases writers blocked on a pipe that ffmpeg no longer reads.
+	abort, cancelAbort := context.WithCancelCause(context.Background())
+	defer cancelAbort(nil)
+	p := pacer{start: time.Now(), first: from, fps: int64(cfg.Encoding.FPS), realtime: cfg.Realtime}
+	results := make(chan feedResult, 2)
+	for _, t := range []struct {
+		path string
+		tr   *track
+	}{{pipes.video, s.video}, {pipes.audio, s.audio}} {
+		go func() { results <- feed(ctx, abort, t.path, t.tr, from, cfg.Frames, p) }()
+	}
+
+	var (
+		feeds   []feedResult
+		killed  error // why the supervisor killed ffmpeg
+		stopped = ctx.Done()
+		abortC  = cfg.Abort
+		ticker  = time.NewTicker(min(cfg.StaleTimeout/4, time.Second))
+	)
+	defer ticker.Stop()
+	kill := func(why error) {
+		if killed == nil {
+			killed = why
+		}
+		c.kill()
+	}
+wait:
+	for {
+		select {
+		case <-c.done:
+			break wait
+		case r := <-results:
+			feeds = append(feeds, r)
+			if errors.Is(r.err, errSource) {
+				kill(r.err)
+			}
+			if len(feeds) == 2 && killed == nil {
+				s.setState(StateStopping)
+			}
+		case now := <-ticker.C:
+			if c.publishing.Load() && s.State() == StateStarting {
+				s.setState(StateRunning)
+			}
+			if d := c.sinceAdvance(now); d > cfg.StaleTimeout {
+				kill(fmt.Errorf("ffmpeg made no progress for %v", d.Round(time.Second)))
+			}
+		case <-stopped:
+			stopped = nil
+			s.setState(StateStopping)
+		case <-abortC:
+			abortC = nil
+			kill(errors.New("aborted"))
+		}
+	}
+	cancelAbort(errors.New("ffmpeg exited"))
+	for len(feeds) < 2 {
+		feeds = append(feeds, <-results)
+	}
+
+	r := attempt{ran: time.Since(p.start), written: min(feeds[0].next, feeds[1].next)}
+	r.resume = s.resumeAt(c, from, r.written)
+	complete := cfg.Frames > 0 && r.written == cfg.Frames
+	for _, f := range feeds {
+		if errors.Is(f.err, errSource) {
+			r.fatal = f.err
+			return r
+		}
+	}
+	exitErr := classify(c.waitErr, ctx.Err() != nil)
+	switch {
+	case killed != nil:
+		r.err = killed
+	case exitErr != nil:
+		r.err = fmt.Errorf("%w: %s", exitErr, orUnknown(c.lastError()))
+		if permanent(c.lastError()) {
+			r.fatal = r.err
+		}
+	case !complete && ctx.Err() == nil:
+		r.err = fmt.Errorf("ffmpeg exited before the input ended (%d of %d frames written)", r.written, cfg.Frames)
+	}
+	if r.err == nil && complete {
+		r.resume = cfg.Frames
+	}
+	log.Debug("ffmpeg exited", "pid", c.pid(), "status", describe(cmd.ProcessState), "written", s.mediaTime(r.written),
+		"confirmed", c.confirmed(), "error", r.err)
+	return r
+}
+
+// resumeAt is where the next ffmpeg starts: what this one confirmed, less
+// the margin, rounded down to a frame, but never before from, never past
+// what was written, and never before what the tracks can replay.
+func (s *Supervisor) resumeAt(c *child, from, written int64) int64 {
+	conf := c.confirmed() - s.cfg.ResumeMargin
+	at := from
+	if conf > 0 {
+		at = from + int64(conf)*int64(s.cfg.Encoding.FPS)/int64(time.Second)
+	}
+	at = min(at, written)
+	if oldest := max(s.video.oldest(), s.audio.oldest()); at < oldest {
+		s.cfg.Logger.Warn("replay window exceeded: some media is skipped", "from", s.mediaTime(at), "to", s.mediaTime(oldest))
+		at = oldest
+	}
+	return at
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "no error message"
+	}
+	return s
+}
+
+// permanentErrors are ffmpeg messages that no restart can mend.
+var permanentErrors = []string{
+	"Unknown encoder", "Unrecognized option", "Option not found", "Error splitting the argument list",
+	"Encoder not found", "Error setting option", "No such file or directory",
+	"Permission denied", "Error initializing output stream",
+}
+
+func permanent(msg string) bool {
+	for _, p := range permanentErrors {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

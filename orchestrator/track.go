@@ -1,0 +1,149 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// VideoSource supplies raw bgr24 frames, one per frame interval.
+type VideoSource interface {
+	// NextFrame returns the next frame, Encoding.FrameBytes long. The
+	// supervisor keeps recent frames to replay them after a restart, so the
+	// source must not change a slice once returned; a still image returns
+	// the same slice every time. After io.EOF the last frame is repeated.
+	NextFrame() ([]byte, error)
+}
+
+// AudioSource supplies interleaved s16le PCM at the output rate and channel
+// count. After io.EOF the stream goes on with silence.
+type AudioSource = io.Reader
+
+// errSource marks a failure of a media source: restarting ffmpeg cannot help.
+var errSource = errors.New("source")
+
+// track turns a sequential source into units addressable by frame number,
+// keeping the most recent ones so that a restarted ffmpeg can be fed again
+// from the position the last one confirmed. One goroutine at a time uses it.
+type track struct {
+	name string
+	ring [][]byte
+	next int64 // the first unit not yet taken from the source
+	// fill produces unit n, reusing buf (the ring slot's old unit) if it can.
+	fill func(n int64, buf []byte) ([]byte, error)
+}
+
+func newTrack(name string, window int, fill func(int64, []byte) ([]byte, error)) *track {
+	return &track{name: name, ring: make([][]byte, window), fill: fill}
+}
+
+// oldest is the first unit that can still be replayed.
+func (t *track) oldest() int64 { return max(0, t.next-int64(len(t.ring))) }
+
+// unit returns unit n, reading the source forward as far as needed.
+func (t *track) unit(n int64) ([]byte, error) {
+	if n < t.oldest() {
+		return nil, fmt.Errorf("%s: unit %d is older than the replay window (oldest %d)", t.name, n, t.oldest())
+	}
+	for t.next <= n {
+		slot := &t.ring[t.next%int64(len(t.ring))]
+		b, err := t.fill(t.next, *slot)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", errSource, t.name, err)
+		}
+		*slot = b
+		t.next++
+	}
+	return t.ring[n%int64(len(t.ring))], nil
+}
+
+// videoFill reads frames from src; after the source ends it repeats the last one.
+func videoFill(src VideoSource, size int) func(int64, []byte) ([]byte, error) {
+	var last []byte
+	return func(int64, []byte) ([]byte, error) {
+		f, err := src.NextFrame()
+		switch {
+		case errors.Is(err, io.EOF) && last != nil:
+			return last, nil
+		case err != nil:
+			return nil, err
+		case len(f) != size:
+			return nil, fmt.Errorf("frame of %d bytes, want %d", len(f), size)
+		}
+		last = f
+		return f, nil
+	}
+}
+
+// audioFill reads one frame's worth of PCM from src into buf; after the
+// source ends it gives silence.
+func audioFill(src AudioSource, e Encoding) func(int64, []byte) ([]byte, error) {
+	ended := false
+	return func(n int64, buf []byte) ([]byte, error) {
+		size := e.ChunkBytes(n)
+		if cap(buf) < e.MaxChunkBytes() {
+			buf = make([]byte, e.MaxChunkBytes())
+		}
+		buf = buf[:size]
+		got := 0
+		if !ended {
+			var err error
+			got, err = io.ReadFull(src, buf)
+			switch {
+			case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+				ended = true
+			case err != nil:
+				return nil, err
+			}
+		}
+		clear(buf[got:])
+		return buf, nil
+	}
+}
+
+// feedResult is what one pipe writer reports when it stops.
+type feedResult struct {
+	track *track
+	next  int64 // the first unit not written
+	err   error
+}
+
+// feed opens the FIFO at path and writes units [from, end) of t into it at
+// the pace p sets (end 0: no end), then closes it so that ffmpeg sees the
+// end of its input. A graceful stop (ctx done) ends it between two units;
+// abort ends it at once, also inside a blocked open or write.
+func feed(ctx, abort context.Context, path string, t *track, from, end int64, p pacer) feedResult {
+	res := feedResult{track: t, next: from}
+	f, err := openWriter(abort, path)
+	if err != nil {
+		res.err = fmt.Errorf("%s pipe: %w", t.name, err)
+		return res
+	}
+	defer f.Close()
+	stop := context.AfterFunc(abort, func() { f.SetWriteDeadline(time.Unix(1, 0)) })
+	defer stop()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for n := from; end == 0 || n < end; n++ {
+		if p.wait(ctx, n, timer) != nil {
+			return res
+		}
+		b, err := t.unit(n)
+		if err != nil {
+			res.err = err
+			return res
+		}
+		if _, err := f.Write(b); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				err = context.Cause(abort)
+			}
+			res.err = fmt.Errorf("%s pipe: %w", t.name, err)
+			return res
+		}
+		res.next = n + 1
+	}
+	return res
+}
