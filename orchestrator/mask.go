@@ -90,6 +90,11 @@ func NewMasker(output string, show bool) *Masker {
 		add(u.Path[i+1:])
 	}
 	add(u.RawQuery)
+	for _, vs := range u.Query() {
+		for _, v := range vs {
+			add(v)
+		}
+	}
 	add(u.Fragment)
 	return m
 }

@@ -160,8 +160,12 @@ func (s *Supervisor) setState(st State) {
 // pipe paths and the output's secrets masked unless the Masker shows them.
 func DryRunCommand(ffmpeg string, e Encoding, output string, m *Masker) string {
 	dir := filepath.Join(os.TempDir(), "livepush-XXXXXXXX")
-	args := Args(e, filepath.Join(dir, "video"), filepath.Join(dir, "audio"), output)
-	return m.Mask(ShellQuote(append([]string{ffmpeg}, args...)))
+	args := append([]string{ffmpeg}, Args(e, filepath.Join(dir, "video"), filepath.Join(dir, "audio"), output)...)
+	// Mask before quoting, so the masked words are quoted as they are printed.
+	for i, a := range args {
+		args[i] = m.Mask(a)
+	}
+	return ShellQuote(args)
 }
 
 // Run streams until the input ends, ctx is done, or restarts run out.

@@ -1,0 +1,142 @@
+package orchestrator
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+// countingVideo yields 8-byte frames holding their own number.
+type countingVideo struct{ n, limit int64 }
+
+func (v *countingVideo) NextFrame() ([]byte, error) {
+	if v.limit > 0 && v.n >= v.limit {
+		return nil, io.EOF
+	}
+	b := make([]byte, 8)
+	binary.LittleEndian.PutUint64(b, uint64(v.n))
+	v.n++
+	return b, nil
+}
+
+func frameNo(b []byte) int64 { return int64(binary.LittleEndian.Uint64(b)) }
+
+func TestTrackReplay(t *testing.T) {
+	tr := newTrack("video", 10, videoFill(&countingVideo{}, 8))
+	for n := int64(0); n < 25; n++ {
+		b, err := tr.unit(n)
+		if err != nil || frameNo(b) != n {
+			t.Fatalf("unit(%d) = %d, %v", n, frameNo(b), err)
+		}
+	}
+	// Going back within the window replays the same frames.
+	for n := int64(15); n < 25; n++ {
+		if b, err := tr.unit(n); err != nil || frameNo(b) != n {
+			t.Fatalf("replay unit(%d) = %d, %v", n, frameNo(b), err)
+		}
+	}
+	if tr.oldest() != 15 {
+		t.Errorf("oldest = %d, want 15", tr.oldest())
+	}
+	if _, err := tr.unit(14); err == nil {
+		t.Error("unit older than the window did not fail")
+	}
+	// Jumping ahead reads the source forward.
+	if b, err := tr.unit(40); err != nil || frameNo(b) != 40 {
+		t.Fatalf("unit(40) = %d, %v", frameNo(b), err)
+	}
+}
+
+func TestVideoFillRepeatsLastFrameAfterEOF(t *testing.T) {
+	tr := newTrack("video", 4, videoFill(&countingVideo{limit: 3}, 8))
+	for n, want := range []int64{0, 1, 2, 2, 2} {
+		if b, err := tr.unit(int64(n)); err != nil || frameNo(b) != want {
+			t.Fatalf("unit(%d) = %d, %v; want %d", n, frameNo(b), err, want)
+		}
+	}
+	empty := newTrack("video", 4, videoFill(&countingVideo{limit: -1}, 8))
+	empty.fill = videoFill(sourceFunc(func() ([]byte, error) { return nil, io.EOF }), 8)
+	if _, err := empty.unit(0); !errors.Is(err, errSource) {
+		t.Errorf("empty source: err = %v, want errSource", err)
+	}
+	wrong := newTrack("video", 4, videoFill(sourceFunc(func() ([]byte, error) { return make([]byte, 5), nil }), 8))
+	if _, err := wrong.unit(0); !errors.Is(err, errSource) {
+		t.Errorf("short frame: err = %v, want errSource", err)
+	}
+}
+
+type sourceFunc func() ([]byte, error)
+
+func (f sourceFunc) NextFrame() ([]byte, error) { return f() }
+
+// TestAudioFillChunksAndPads checks that the PCM stream is cut into chunks of
+// one frame's duration, in order, with silence after the source ends.
+func TestAudioFillChunksAndPads(t *testing.T) {
+	e := Encoding{SampleRate: 44100, FPS: 24, Channels: 2} // 1837.5 samples a frame
+	pcm := make([]byte, 4000*4)                            // 4000 stereo samples
+	for i := range pcm {
+		pcm[i] = byte(i%251 + 1) // never zero
+	}
+	tr := newTrack("audio", 8, audioFill(bytes.NewReader(pcm), e))
+	var got []byte
+	for n := int64(0); n < 4; n++ {
+		b, err := tr.unit(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) != e.ChunkBytes(n) {
+			t.Fatalf("chunk %d: %d bytes, want %d", n, len(b), e.ChunkBytes(n))
+		}
+		got = append(got, b...)
+	}
+	if !bytes.Equal(got[:len(pcm)], pcm) {
+		t.Error("PCM out of order or changed")
+	}
+	if tail := got[len(pcm):]; len(tail) == 0 || bytes.Count(tail, []byte{0}) != len(tail) {
+		t.Errorf("tail after the source ended is not silence (%d bytes)", len(tail))
+	}
+	// Replaying an old chunk returns the same bytes.
+	b, _ := tr.unit(1)
+	if !bytes.Equal(b, got[e.ChunkBytes(0):e.ChunkBytes(0)+e.ChunkBytes(1)]) {
+		t.Error("replayed chunk differs")
+	}
+}
+
+func TestAudioFillSourceError(t *testing.T) {
+	e := Encoding{SampleRate: 24000, FPS: 25, Channels: 1}
+	tr := newTrack("audio", 8, audioFill(io.MultiReader(strings.NewReader("abcd"), errReader{}), e))
+	if _, err := tr.unit(0); !errors.Is(err, errSource) {
+		t.Errorf("err = %v, want errSource", err)
+	}
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("disk on fire") }
+
+func TestTrackSteadyStateAllocs(t *testing.T) {
+	e := Encoding{SampleRate: 24000, FPS: 25, Channels: 1}
+	audio := newTrack("audio", 50, audioFill(zeroReader{}, e))
+	still := make([]byte, 256*256*3)
+	video := newTrack("video", 50, videoFill(sourceFunc(func() ([]byte, error) { return still, nil }), len(still)))
+	n := int64(0)
+	for ; n < 100; n++ { // fill the rings once
+		audio.unit(n)
+		video.unit(n)
+	}
+	allocs := testing.AllocsPerRun(200, func() {
+		audio.unit(n)
+		video.unit(n)
+		n++
+	})
+	if allocs != 0 {
+		t.Errorf("steady state allocates %v times a frame", allocs)
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
