@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# demo.sh: see livepush work on a fresh Debian machine, in one command:
+#
+#   bash scripts/demo.sh
+#
+# Installs what is missing (ffmpeg, nginx, libnginx-mod-rtmp with apt-get), builds livepush, starts a
+# private nginx-rtmp on 127.0.0.1:$PORT (default 1935), streams testdata/sample.png + testdata/speech.wav
+# in a loop for $DURATION seconds (default 20; Ctrl-C stops earlier), then probes what the server recorded
+# and prints a summary. While it runs, watch with:  ffplay rtmp://127.0.0.1:1935/live/demo
+#
+# Environment: PORT (1935), DURATION (20), NAME (stream name, demo), DEMO_DIR (work directory: binary,
+# nginx config and logs, recordings; a new one under $TMPDIR by default, kept afterwards).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PORT=${PORT:-1935}
+DURATION=${DURATION:-20}
+NAME=${NAME:-demo}
+export PATH="$PATH:/usr/local/go/bin:/usr/sbin"
+
+say() { printf '\n== %s\n' "$*" >&2; }
+die() { echo "demo.sh: $*" >&2; exit 1; }
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else
+		die "need root (or sudo) to run: $*"
+	fi
+}
+
+case "$PORT" in '' | *[!0-9]*) die "PORT must be a number, got '$PORT'" ;; esac
+case "$DURATION" in '' | *[!0-9]*) die "DURATION must be whole seconds, got '$DURATION'" ;; esac
+
+# --- What is needed -----------------------------------------------------------------------------------
+if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; then
+	say "installing ffmpeg"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ffmpeg
+fi
+bash scripts/nginx-rtmp.sh install
+
+need_go=$(sed -n 's/^go \([0-9][0-9.]*\).*/\1/p' go.mod | head -n1)
+go_ok() {
+	command -v go >/dev/null 2>&1 || return 1
+	local have
+	have=$(go env GOVERSION 2>/dev/null | sed 's/^go//')
+	[ -n "$have" ] && [ "$(printf '%s\n%s\n' "$need_go" "$have" | sort -V | head -n1)" = "$need_go" ]
+}
+if ! go_ok; then
+	if ! command -v go >/dev/null 2>&1; then
+		say "installing Go (golang-go)"
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends golang-go ca-certificates
+	fi
+	go_ok || die "Go >= $need_go is needed to build livepush (found: $(go version 2>/dev/null || echo none)).
+Install a current Go into /usr/local/go (this script looks there too) and run it again."
+fi
+
+# --- Build --------------------------------------------------------------------------------------------
+WORK=${DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/lpdemo.XXXXXX")}
+mkdir -p "$WORK"
+say "building livepush into $WORK"
+go build -o "$WORK/livepush" ./cmd/livepush
+
+# --- Server -------------------------------------------------------------------------------------------
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+	die "127.0.0.1:$PORT is already in use; run with another port, e.g. PORT=19350 bash scripts/demo.sh"
+fi
+LP=""
+cleanup() {
+	if [ -n "$LP" ] && kill -0 "$LP" 2>/dev/null; then
+		kill -TERM "$LP" 2>/dev/null || true
+		wait "$LP" 2>/dev/null || true
+	fi
+	bash scripts/nginx-rtmp.sh stop "$WORK/nginx" || true
+}
+trap cleanup EXIT
+say "starting nginx-rtmp on 127.0.0.1:$PORT"
+bash scripts/nginx-rtmp.sh start "$WORK/nginx" "$PORT"
+
+# --- Stream -------------------------------------------------------------------------------------------
+URL="rtmp://127.0.0.1:$PORT/live/$NAME"
+say "streaming testdata/sample.png + testdata/speech.wav (looped) to $URL for ${DURATION}s (Ctrl-C stops earlier)"
+echo "Watch it with:  ffplay $URL" >&2
+# Its own session: a Ctrl-C reaches this script, which then stops livepush with one SIGTERM.
+setsid "$WORK/livepush" stream --image testdata/sample.png --audio testdata/speech.wav --loop -o "$URL" &
+LP=$!
+interrupted=0
+trap 'interrupted=1' INT TERM
+sleep "$DURATION" &
+SLEEPER=$!
+while kill -0 "$SLEEPER" 2>/dev/null && kill -0 "$LP" 2>/dev/null && [ $interrupted = 0 ]; do
+	wait -n "$SLEEPER" "$LP" 2>/dev/null || true
+done
+kill "$SLEEPER" 2>/dev/null || true
+rc=0
+if kill -0 "$LP" 2>/dev/null; then
+	kill -TERM "$LP"
+	wait "$LP" || rc=$?
+else
+	wait "$LP" || rc=$?
+	echo "demo.sh: livepush ended before it was stopped (exit $rc)" >&2
+fi
+LP=""
+trap - INT TERM
+echo "livepush exited with status $rc" >&2
+
+# --- What the server recorded -------------------------------------------------------------------------
+sleep 0.5 # nginx closes the recording when the publisher disconnects
+say "recordings in $WORK/nginx/rec"
+shopt -s nullglob
+recs=("$WORK/nginx/rec/$NAME"-*.flv)
+[ ${#recs[@]} -gt 0 ] || die "nginx recorded nothing; see $WORK/nginx/logs/error.log"
+for f in "${recs[@]}"; do
+	echo "$f ($(stat -c %s "$f") bytes)"
+	ffprobe -v error -show_entries stream=codec_type,codec_name,width,height,r_frame_rate,sample_rate,channels \
+		-of compact=p=0:nk=0 "$f" | sed 's/^/  /'
+	nv=$(ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets -of csv=p=0 "$f")
+	nk=$(ffprobe -v error -select_streams v:0 -show_entries packet=flags -of csv=p=0 "$f" | grep -c K || true)
+	last=$(ffprobe -v error -select_streams a:0 -show_entries packet=pts_time -of csv=p=0 "$f" | tail -n1)
+	echo "  video frames=$nv keyframes=$nk, audio up to ${last:-?} s"
+done
+echo "Play the recording with:  ffplay ${recs[-1]}" >&2
+exit "$rc"
