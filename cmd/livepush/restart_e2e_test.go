@@ -112,8 +112,9 @@ func TestE2EServerOutage(t *testing.T) {
 	t.Logf("outage: server down at %v of the stream for %v; stream back (recording %s) %v after the server's return (cap %v); %d ffmpeg starts so far",
 		tDown.Sub(t0).Round(time.Millisecond), tUp.Sub(tDown).Round(time.Millisecond), filepath.Base(rec),
 		back.Round(time.Millisecond), maxDelay, len(kidsDuring))
-	if back > maxDelay+1500*time.Millisecond {
-		t.Errorf("the stream came back %v after the server, want within the backoff cap %v (+1.5 s for ffmpeg to start and connect)", back, maxDelay)
+	// ffmpeg's own start-up and connect take up to ~1.6 s on a busy 2-core machine (see the kill test).
+	if back > maxDelay+2500*time.Millisecond {
+		t.Errorf("the stream came back %v after the server, want within the backoff cap %v (+2.5 s for ffmpeg to start and connect)", back, maxDelay)
 	}
 	p.ExpectExit(0, 60*time.Second)
 	recs := srv.WaitDone("outage", 15*time.Second)

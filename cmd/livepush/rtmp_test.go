@@ -114,9 +114,12 @@ var rtmpModulePaths = []string{
 }
 
 // needTools skips (or, under CI, fails) the test when ffmpeg/ffprobe, and with rtmp also nginx and its
-// RTMP module, are not installed.
+// RTMP module, are not installed. With -short they always skip.
 func needTools(t testing.TB, rtmp bool) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test with real ffmpeg: skipped with -short")
+	}
 	var missing []string
 	for _, tool := range []string{"ffmpeg", "ffprobe"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -222,9 +225,11 @@ func (s *rtmpServer) start() error {
 // Start starts the server again on the same port (after Stop).
 func (s *rtmpServer) Start() {
 	s.t.Helper()
+	t0 := time.Now()
 	if err := s.start(); err != nil {
 		s.t.Fatal(err)
 	}
+	s.t.Logf("nginx-rtmp started again on port %d in %v", s.Port, time.Since(t0).Round(time.Millisecond))
 }
 
 // Stop stops the server and waits for it to exit. Recordings it was writing are considered finished.
@@ -236,8 +241,12 @@ func (s *rtmpServer) Stop() {
 	if !running {
 		return
 	}
+	t0 := time.Now()
 	if out, err := s.script("stop", s.Dir); err != nil {
 		s.t.Errorf("nginx-rtmp.sh stop: %v\n%s", err, out)
+	}
+	if d := time.Since(t0); d > 500*time.Millisecond {
+		s.t.Logf("nginx-rtmp took %v to stop", d.Round(time.Millisecond))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
