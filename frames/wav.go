@@ -92,6 +92,12 @@ type wavHeader struct {
 
 // WAV reads a WAV file as a stream; it never loads the sample data whole.
 // A WAV is not safe for concurrent use.
+//
+// The RIFF chunks are always walked here first. Files that go-wav reads
+// correctly (canonical 16- or 32-bit PCM in one or two channels) are then
+// parsed again and streamed by go-wav, which must agree; everything else
+// is read directly, since go-wav panics or decodes wrongly there. Samples
+// are always converted here: go-wav's ReadSamples allocates on every call.
 type WAV struct {
 	f      *os.File
 	h      wavHeader
