@@ -12,7 +12,7 @@ import (
 func TestPacerDeadlinesDoNotDrift(t *testing.T) {
 	start := time.Now()
 	for _, fps := range []int64{25, 30, 24, 60, 7} {
-		p := pacer{start: start, first: 100, fps: fps, realtime: true}
+		p := newPacer(start, 100, int(fps), true)
 		day := 86400 * fps
 		for _, n := range []int64{100, 101, 100 + fps, 100 + day, 100 + 7*day} {
 			want := time.Duration(n-100) * time.Second / time.Duration(fps)
@@ -34,7 +34,7 @@ func TestPacerWait(t *testing.T) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	start := time.Now()
-	p := pacer{start: start, fps: 50, realtime: true}
+	p := newPacer(start, 0, 50, true)
 	for n := int64(0); n < 5; n++ {
 		if err := p.wait(context.Background(), n, timer); err != nil {
 			t.Fatal(err)
@@ -44,19 +44,19 @@ func TestPacerWait(t *testing.T) {
 		}
 	}
 	// A late frame is released at once.
-	late := pacer{start: start.Add(-time.Hour), fps: 25, realtime: true}
+	late := newPacer(start.Add(-time.Hour), 0, 25, true)
 	if err := late.wait(context.Background(), 1, timer); err != nil {
 		t.Fatal(err)
 	}
 	// Cancellation ends a wait early.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	far := pacer{start: time.Now().Add(time.Hour), fps: 25, realtime: true}
+	far := newPacer(time.Now().Add(time.Hour), 0, 25, true)
 	if err := far.wait(ctx, 0, timer); err == nil {
 		t.Error("wait ignored a cancelled context")
 	}
 	// Without realtime, nothing waits.
-	if err := (pacer{start: time.Now().Add(time.Hour), fps: 25}).wait(context.Background(), 0, timer); err != nil {
+	if err := newPacer(time.Now().Add(time.Hour), 0, 25, false).wait(context.Background(), 0, timer); err != nil {
 		t.Error(err)
 	}
 }
@@ -64,10 +64,32 @@ func TestPacerWait(t *testing.T) {
 func TestPacerWaitAllocs(t *testing.T) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	p := pacer{start: time.Now().Add(-time.Hour), fps: 25, realtime: true}
+	p := newPacer(time.Now().Add(-time.Hour), 0, 25, true)
 	ctx := context.Background()
 	n := int64(0)
 	if a := testing.AllocsPerRun(100, func() { p.wait(ctx, n, timer); n++ }); a != 0 {
 		t.Errorf("wait allocates %v times a frame", a)
+	}
+}
+
+// TestPacerBegin checks that the clock starts when the first pipe opens,
+// and that a second begin does not move it.
+func TestPacerBegin(t *testing.T) {
+	base := time.Now().Add(-time.Second)
+	p := newPacer(base, 10, 25, true)
+	if !p.start().Equal(base) {
+		t.Fatal("start before begin is not the base")
+	}
+	p.begin()
+	s := p.start()
+	if s.Sub(base) < time.Second {
+		t.Errorf("clock started %v after base, want >= 1s", s.Sub(base))
+	}
+	p.begin()
+	if !p.start().Equal(s) {
+		t.Error("second begin moved the clock")
+	}
+	if got := p.deadline(35).Sub(s); got != time.Second {
+		t.Errorf("deadline(35) = start + %v, want 1s", got)
 	}
 }

@@ -170,6 +170,10 @@ func (c *child) readLog(r io.Reader) {
 			continue
 		}
 		switch {
+		case strings.Contains(line, "Thread message queue blocking"):
+			// ffmpeg reads faster than it encodes: expected when rendering
+			// unpaced, and nothing a user can act on.
+			c.log.Debug("ffmpeg: "+stripLevel(line), "pid", c.pid())
 		case strings.Contains(line, "[warning]"):
 			c.log.Warn("ffmpeg: "+stripLevel(line), "pid", c.pid())
 		case strings.Contains(line, "[error]"), strings.Contains(line, "[fatal]"), strings.Contains(line, "[panic]"):

@@ -136,13 +136,17 @@ func New(cfg Config) (*Supervisor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: tried %q (install it with 'apt-get install ffmpeg', or name it with --ffmpeg or LIVEPUSH_FFMPEG)", ErrFFmpegNotFound, cfg.FFmpeg)
 	}
-	window := max(int(cfg.ReplayWindow*time.Duration(cfg.Encoding.FPS)/time.Second), 2*cfg.Encoding.FPS)
+	// The window must also outlast the frames a full pipe holds: spliced
+	// frames are read by ffmpeg straight from their memory.
+	window := max(int(cfg.ReplayWindow*time.Duration(cfg.Encoding.FPS)/time.Second), 2*cfg.Encoding.FPS,
+		pipeSize/cfg.Encoding.FrameBytes()+2)
 	s := &Supervisor{
 		cfg:    cfg,
 		ffmpeg: path,
 		video:  newTrack("video", window, videoFill(cfg.Video, cfg.Encoding.FrameBytes())),
 		audio:  newTrack("audio", window, audioFill(cfg.Audio, cfg.Encoding)),
 	}
+	s.video.splice = true
 	s.state.Store(int32(StateStarting))
 	return s, nil
 }
@@ -269,7 +273,7 @@ func (s *Supervisor) runOnce(ctx context.Context, n int, from int64) attempt {
 	// abort releases writers blocked on a pipe that ffmpeg no longer reads.
 	abort, cancelAbort := context.WithCancelCause(context.Background())
 	defer cancelAbort(nil)
-	p := pacer{start: time.Now(), first: from, fps: int64(cfg.Encoding.FPS), realtime: cfg.Realtime}
+	p := newPacer(time.Now(), from, cfg.Encoding.FPS, cfg.Realtime)
 	results := make(chan feedResult, 2)
 	for _, t := range []struct {
 		path string
@@ -325,7 +329,7 @@ wait:
 		feeds = append(feeds, <-results)
 	}
 
-	r := attempt{ran: time.Since(p.start), written: min(feeds[0].next, feeds[1].next)}
+	r := attempt{ran: time.Since(p.base), written: min(feeds[0].next, feeds[1].next)}
 	r.resume = s.resumeAt(c, from, r.written)
 	complete := cfg.Frames > 0 && r.written == cfg.Frames
 	for _, f := range feeds {

@@ -32,6 +32,9 @@ type track struct {
 	name string
 	ring [][]byte
 	next int64 // the first unit not yet taken from the source
+	// splice writes units with vmsplice; only for units that are never
+	// changed after fill returns them.
+	splice bool
 	// fill produces unit n, reusing buf (the ring slot's old unit) if it can.
 	fill func(n int64, buf []byte) ([]byte, error)
 }
@@ -115,7 +118,7 @@ type feedResult struct {
 // the pace p sets (end 0: no end), then closes it so that ffmpeg sees the
 // end of its input. A graceful stop (ctx done) ends it between two units;
 // abort ends it at once, also inside a blocked open or write.
-func feed(ctx, abort context.Context, path string, t *track, from, end int64, p pacer) feedResult {
+func feed(ctx, abort context.Context, path string, t *track, from, end int64, p *pacer) feedResult {
 	res := feedResult{track: t, next: from}
 	f, err := openWriter(abort, path)
 	if err != nil {
@@ -123,10 +126,16 @@ func feed(ctx, abort context.Context, path string, t *track, from, end int64, p 
 		return res
 	}
 	defer f.Close()
+	p.begin()
 	stop := context.AfterFunc(abort, func() { f.SetWriteDeadline(time.Unix(1, 0)) })
 	defer stop()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	w, err := newPipeWriter(f, t.splice)
+	if err != nil {
+		res.err = fmt.Errorf("%s pipe: %w", t.name, err)
+		return res
+	}
 	for n := from; end == 0 || n < end; n++ {
 		if p.wait(ctx, n, timer) != nil {
 			return res
@@ -136,7 +145,7 @@ func feed(ctx, abort context.Context, path string, t *track, from, end int64, p 
 			res.err = err
 			return res
 		}
-		if _, err := f.Write(b); err != nil {
+		if _, err := w.Write(b); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				err = context.Cause(abort)
 			}
