@@ -16,6 +16,10 @@ import (
 //   - The calls are raw syscalls: they never block (the fd is non-blocking),
 //     and a plain syscall wakes the runtime's sysmon thread out of its deep
 //     sleep every time, which cost more than the writing itself.
+// spliceNonblock is SPLICE_F_NONBLOCK: vmsplice ignores the fd's O_NONBLOCK,
+// and a raw syscall must never sleep in the kernel.
+const spliceNonblock = 2
+
 type pipeWriter struct {
 	f      *os.File
 	rc     syscall.RawConn
@@ -40,7 +44,7 @@ func (w *pipeWriter) Write(b []byte) (int, error) {
 			if w.splice {
 				iov := syscall.Iovec{Base: &p[0]}
 				iov.SetLen(len(p))
-				n, _, errno = syscall.RawSyscall6(syscall.SYS_VMSPLICE, fd, uintptr(unsafe.Pointer(&iov)), 1, 0, 0, 0)
+				n, _, errno = syscall.RawSyscall6(syscall.SYS_VMSPLICE, fd, uintptr(unsafe.Pointer(&iov)), 1, spliceNonblock, 0, 0)
 			} else {
 				n, _, errno = syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 			}
