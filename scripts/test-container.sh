@@ -315,9 +315,29 @@ else
   else
     tail -30 "$TMP/hardened.log"; fail "hardened: stream with --read-only, a tmpfs /tmp, --cap-drop=ALL exits 0 (got $rc)"
   fi
+  # As Kubernetes stops a pod: SIGTERM to livepush, PID 1 in the container, while it loops.
+  P rm -f -t 0 "$CTR" >/dev/null 2>&1
+  if P run -d --name "$CTR" --pull=never --network=host "${MOUNT[@]}" "$IMAGE" \
+      "${STREAM_ARGS[@]}" --loop -o "$URL/stop" >/dev/null; then
+    sleep 4
+    t0=$SECONDS
+    P stop -t 20 "$CTR" >/dev/null 2>&1
+    took=$((SECONDS - t0))
+    rc=$(P inspect --format '{{.State.ExitCode}}' "$CTR" 2>&1)
+    P logs "$CTR" >"$TMP/stop.log" 2>&1
+    P rm -f -t 0 "$CTR" >/dev/null 2>&1
+    if [ "$rc" = 0 ] && [ "$took" -lt 20 ]; then
+      pass "stop: SIGTERM (podman stop) ends a --loop stream with exit 0 in ${took}s"
+    else
+      tail -20 "$TMP/stop.log"; fail "stop: SIGTERM ends a --loop stream with exit 0 (got $rc after ${took}s)"
+    fi
+  else
+    fail "stop: container starts"
+  fi
   bash "$ROOT/scripts/nginx-rtmp.sh" stop "$NGINX_DIR" >/dev/null 2>&1   # closes the recordings
   probe test
   probe hardened
+  probe stop
 fi
 
 finish
