@@ -17,7 +17,7 @@ func classify(waitErr error, stopping bool) error {
 	if waitErr == nil {
 		return nil
 	}
-	if stopping && errors.Is(waitErr, context.Canceled) {
+	if stopping && (errors.Is(waitErr, context.Canceled) || errors.Is(waitErr, context.DeadlineExceeded)) {
 		return nil
 	}
 	var ee *exec.ExitError

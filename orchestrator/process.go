@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -86,9 +87,15 @@ func startChild(cmd *exec.Cmd, log *slog.Logger, m *Masker) (*child, error) {
 // kill ends the process at once. It is safe to call at any time, also after
 // the process has exited.
 func (c *child) kill() {
-	if c.cmd.Process != nil {
-		c.cmd.Process.Kill()
+	if c.cmd.Process == nil {
+		return
 	}
+	select {
+	case <-c.done: // reaped: the group id may belong to someone else by now
+	default:
+		signalGroup(c.cmd.Process, syscall.SIGKILL)
+	}
+	c.cmd.Process.Kill()
 }
 
 func (c *child) pid() int { return c.cmd.Process.Pid }
@@ -214,7 +221,10 @@ func scanLines(data []byte, atEOF bool) (int, []byte, error) {
 // exited after stopTimeout, os/exec kills it.
 func newCommand(ctx context.Context, ffmpeg string, args []string, stopTimeout time.Duration) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, ffmpeg, args...)
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.Cancel = func() error {
+		signalGroup(cmd.Process, syscall.SIGINT)
+		return cmd.Process.Signal(os.Interrupt)
+	}
 	cmd.WaitDelay = stopTimeout
 	cmd.Env = append(os.Environ(), "AV_LOG_FORCE_NOCOLOR=1")
 	setProcAttr(cmd)

@@ -16,6 +16,7 @@ import (
 //   - The calls are raw syscalls: they never block (the fd is non-blocking),
 //     and a plain syscall wakes the runtime's sysmon thread out of its deep
 //     sleep every time, which cost more than the writing itself.
+//
 // spliceNonblock is SPLICE_F_NONBLOCK: vmsplice ignores the fd's O_NONBLOCK,
 // and a raw syscall must never sleep in the kernel.
 const spliceNonblock = 2

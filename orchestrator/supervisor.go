@@ -93,6 +93,7 @@ func (c *Config) setDefaults() {
 	def(&c.StopTimeout, 5*time.Second)
 	def(&c.ResumeMargin, time.Second)
 	def(&c.ReplayWindow, 30*time.Second)
+	c.RestartDelay = min(c.RestartDelay, c.RestartMaxDelay)
 	if c.FFmpeg == "" {
 		c.FFmpeg = "ffmpeg"
 	}
@@ -266,6 +267,10 @@ func (s *Supervisor) runOnce(ctx context.Context, n int, from int64) attempt {
 	cmd := newCommand(ctx, s.ffmpeg, Args(cfg.Encoding, pipes.video, pipes.audio, out), cfg.StopTimeout)
 	c, err := startChild(cmd, log, cfg.Masker)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped before ffmpeg could start (exec refuses a done context).
+			return attempt{resume: from, written: from}
+		}
 		return attempt{fatal: fmt.Errorf("start ffmpeg: %w", err), resume: from}
 	}
 	log.Info("ffmpeg started", "attempt", n, "pid", c.pid(), "from", s.mediaTime(from), "output", cfg.Masker.Mask(out))
@@ -287,7 +292,7 @@ func (s *Supervisor) runOnce(ctx context.Context, n int, from int64) attempt {
 		killed  error // why the supervisor killed ffmpeg
 		stopped = ctx.Done()
 		abortC  = cfg.Abort
-		ticker  = time.NewTicker(min(cfg.StaleTimeout/4, time.Second))
+		ticker  = time.NewTicker(max(min(cfg.StaleTimeout/4, time.Second), time.Millisecond))
 	)
 	defer ticker.Stop()
 	kill := func(why error) {
@@ -319,6 +324,9 @@ wait:
 		case <-stopped:
 			stopped = nil
 			s.setState(StateStopping)
+			// exec's WaitDelay kills only ffmpeg itself; end its group too.
+			escalate := time.AfterFunc(cfg.StopTimeout, c.kill)
+			defer escalate.Stop()
 		case <-abortC:
 			abortC = nil
 			kill(errors.New("aborted"))
