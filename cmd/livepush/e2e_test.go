@@ -213,7 +213,7 @@ func TestE2EQuadrantsTone(t *testing.T) {
 	})
 }
 
-// TestE2EPacing: a 5 s stream takes 5 s ± 0.5 s of wall time, from the start of livepush to its exit.
+// TestE2EPacing: a 5 s stream is not sent faster than real time.
 // Not parallel, so that it runs alone: a functional check that pacing exists, not a benchmark.
 func TestE2EPacing(t *testing.T) {
 	srv := startRTMP(t)
@@ -230,8 +230,17 @@ func TestE2EPacing(t *testing.T) {
 	} else {
 		t.Errorf("no recording appeared within 10 s")
 	}
-	if d := wall.Seconds(); d < 4.5 || d > 5.5 {
-		t.Errorf("a 5 s stream took %.3f s of wall time, want 5 ± 0.5 s", d)
+	// Pacing exists: the stream cannot end much before its media time has
+	// passed since ffmpeg began publishing. Only a lower bound is checked; how
+	// long ffmpeg takes to start depends on the machine's load, and speed is
+	// measured by scripts/bench.sh, not here.
+	if ok {
+		if d := p.End.Sub(seen).Seconds(); d < 4.5 {
+			t.Errorf("a 5 s stream ended %.3f s after publishing began: not paced to real time", d)
+		}
+	}
+	if d := wall.Seconds(); d < 4.5 || d > 20 {
+		t.Errorf("a 5 s stream took %.3f s of wall time, want at least 4.5 s and well under 20 s", d)
 	}
 	if ok {
 		srv.WaitDone("pace", 10*time.Second)
