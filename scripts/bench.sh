@@ -1,0 +1,594 @@
+#!/usr/bin/env bash
+# bench.sh: livepush side by side with plain ffmpeg (issue 4), in one go:
+#
+#   bash scripts/bench.sh                 # quick: a few minutes
+#   BENCH_LONG=1 bash scripts/bench.sh    # the full lengths the issue names (2-minute pacing stream, ...)
+#
+# Installs what is missing (ffmpeg, nginx + libnginx-mod-rtmp, Go), builds livepush and the helper
+# scripts/bench/arrivals, generates its inputs (a detailed still at each size, a speech-like 24 kHz mono
+# WAV), starts a private nginx-rtmp on loopback and measures:
+#
+#  1. Unpaced: wall time of `livepush --realtime=false -o file.flv` against plain ffmpeg with the very
+#     same options (taken from livepush's --dry-run) reading the same raw bgr24 frames and s16le audio
+#     from regular files, at 256x256, 1280x720 and 1920x1080. Runs alternate between the two.
+#  2. Realtime CPU: livepush streaming to nginx-rtmp at 1280x720 and 1920x1080; CPU of livepush itself
+#     and of its ffmpeg child (all threads' run time from /proc/PID/task/*/schedstat, in ns) sampled
+#     just before the end, and livepush's peak RSS (VmHWM). A plain `ffmpeg -re` with the same options
+#     reading the same raw frame (looped) runs at the same time, for context.
+#  3. Pacing seen from outside: a subscriber per stream (ffprobe -show_packets on the rtmp URL, started
+#     before the publisher), each line stamped when it arrives (scripts/bench/arrivals); for the video
+#     packets after the first 2 s: drift (least-squares slope of arrival - pts, ms per media second)
+#     and spread (peak to peak of arrival - pts). livepush and
+#     `ffmpeg -re -loop 1 -framerate 25 -i img.png -i speech.wav <livepush's output options>` at the
+#     same time.
+#  4. Scale: K concurrent 256x256 gop-1 realtime streams, K increasing until one falls behind (drift
+#     over 2 %, or its arrival lag grows by more than 0.3 s, or it delivers under 95 % of its packets,
+#     or it fails), each with a subscriber; livepush, then plain ffmpeg -re doing the same encode from
+#     the raw frame (-stream_loop -1) and s16le, then (BENCH_LONG) ffmpeg -re as people run it, with
+#     -loop 1 on the PNG (as in 3; it decodes the PNG for every frame, which costs it about a third
+#     more CPU at 256x256).
+#
+# Prints progress and `uptime` load to stderr, the Markdown table of medians to stdout, and writes it
+# with the machine and every single run to bench-results/bench-<date>.md and bench-results/latest.md.
+# Exits 0 even when a target is missed (a benchmark, not a test), non-zero when a run crashes.
+#
+# Environment: BENCH_LONG=1 (full lengths, 3+ repeats), BENCH_PORT (first port to try, 19460),
+# BENCH_REPEAT (repeats per measured run), BENCH_SCALE_KS (e.g. "2 4 8"), BENCH_SCALE_TOOLS (of
+# "lp ffraw ffpng"; quick: "lp ffraw"), BENCH_SKIP (e.g. "scale cpu":
+# leave out unpaced, cpu, pacing or scale), BENCH_KEEP=1 (keep the work directory),
+# BENCH_OUT (results directory, bench-results).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+. scripts/lib.sh
+export PATH="$PATH:/usr/local/go/bin:/usr/sbin"
+
+LONG=${BENCH_LONG:-0}
+[ "$LONG" = 1 ] || LONG=0
+SKIP=" ${BENCH_SKIP:-} "
+OUTDIR=${BENCH_OUT:-bench-results}
+T_START=$EPOCHREALTIME
+
+say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+skipped() { [[ "$SKIP" == *" $1 "* ]]; }
+
+# ---- settings -----------------------------------------------------------------------------------------
+if [ $LONG = 1 ]; then
+	REPEAT=${BENCH_REPEAT:-3}
+	UNPACED_REPEAT=${BENCH_REPEAT:-5}
+	CPU_SECONDS=40
+	PACE_SECONDS=120
+	SCALE_SECONDS=20
+	SCALE_KS=${BENCH_SCALE_KS:-"1 4 8 12 16 18 20 22 24 26 28 30 32 36 40 48"}
+	SCALE_TOOLS=${BENCH_SCALE_TOOLS:-"lp ffraw ffpng"}
+	# media seconds per unpaced run: size=seconds (each run a few seconds of x264 at full speed)
+	UNPACED_SIZES="256x256=120 1280x720=32 1920x1080=16"
+else
+	REPEAT=${BENCH_REPEAT:-2}
+	UNPACED_REPEAT=${BENCH_REPEAT:-5}
+	CPU_SECONDS=20
+	PACE_SECONDS=30
+	SCALE_SECONDS=15
+	SCALE_KS=${BENCH_SCALE_KS:-"10 18 24 30 36"}
+	SCALE_TOOLS=${BENCH_SCALE_TOOLS:-"lp ffraw"}
+	UNPACED_SIZES="256x256=30 1280x720=10 1920x1080=5"
+fi
+CPU_SIZES="1280x720 1920x1080"
+declare -A TOOL_NAME=([lp]=livepush [ffraw]="ffmpeg -re, raw frame (same encode)" [ffpng]="ffmpeg -re -loop 1 png (as people run it)")
+FPS=25
+RATE=24000
+
+# ---- what is needed -----------------------------------------------------------------------------------
+say "checking packages (ffmpeg, nginx-rtmp, procps) and Go"
+ensure_packages ffmpeg procps
+bash scripts/nginx-rtmp.sh install
+ensure_go
+command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || die "ffmpeg/ffprobe missing after install"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/lpbench.XXXXXX")
+BIN=$WORK/bin
+MEDIA=$WORK/media
+LOGS=$WORK/logs
+mkdir -p "$BIN" "$MEDIA" "$LOGS" "$WORK/out" "$WORK/arr"
+
+# ---- cleanup: nothing may be left behind ---------------------------------------------------------------
+PIDS=()      # every background process this script started
+NGINX_DIR=""
+CRASHED=0    # a run that crashed: exit status 1 at the end
+alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+stop_pid() { # stop_pid PID: SIGTERM, wait up to 6 s, SIGKILL
+	local p=$1 i
+	alive "$p" || return 0
+	kill -TERM "$p" 2>/dev/null || true
+	for i in $(seq 1 60); do alive "$p" || break; sleep 0.1; done
+	alive "$p" && kill -KILL "$p" 2>/dev/null || true
+	wait "$p" 2>/dev/null || true
+}
+cleanup() {
+	local rc=$? p kids
+	trap - EXIT INT TERM
+	for p in "${PIDS[@]}"; do
+		if alive "$p"; then
+			kids=$(pgrep -P "$p" 2>/dev/null || true)
+			stop_pid "$p"
+			for k in $kids; do alive "$k" && kill -KILL "$k" 2>/dev/null || true; done
+		fi
+	done
+	[ -n "$NGINX_DIR" ] && bash scripts/nginx-rtmp.sh stop "$NGINX_DIR" >/dev/null 2>&1 || true
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then say "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'say "interrupted"; exit 130' INT TERM
+
+# ---- build ---------------------------------------------------------------------------------------------
+say "building livepush and scripts/bench/arrivals into $BIN"
+go build -o "$BIN/livepush" ./cmd/livepush
+go build -o "$BIN/arrivals" ./scripts/bench/arrivals
+LP=$BIN/livepush
+ARR=$BIN/arrivals
+
+# ---- helpers -------------------------------------------------------------------------------------------
+now() { echo "$EPOCHREALTIME"; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", b-a}'; }
+median() { # median of the arguments (NA if none)
+	printf '%s\n' "$@" | grep -E '^-?[0-9.]+(e[-+]?[0-9]+)?$' | sort -g |
+		awk '{a[NR]=$1} END{if(NR==0)print "NA"; else if(NR%2)print a[(NR+1)/2]; else printf "%.6g\n",(a[NR/2]+a[NR/2+1])/2}'
+}
+calc() { awk "BEGIN{v=$1; printf \"${2:-%.3f}\", v}" 2>/dev/null || echo NA; }
+isnum() { [[ "$1" =~ ^-?[0-9.]+(e[-+]?[0-9]+)?$ ]]; }
+ratio() { if isnum "$1" && isnum "$2" && [ "$(calc "$2 != 0" %d)" = 1 ]; then calc "$1/$2" "${3:-%.3f}"; else echo NA; fi; }
+sleep_until() { # sleep_until EPOCH
+	local d
+	d=$(calc "$1 - $(now)" %.3f)
+	[ "$(calc "$d > 0" %d)" = 1 ] && sleep "$d" || true
+}
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# cpu_s PID: CPU seconds of the whole process. schedstat gives every live thread's run time in ns;
+# /proc/PID/stat's utime+stime (clock ticks) also counts threads that have exited: take the larger
+# of the two, the ticks less one tick of rounding.
+HZ=$(getconf CLK_TCK)
+cpu_s() {
+	local p=$1 ns=0 v f st
+	for f in /proc/"$p"/task/*/schedstat; do
+		read -r v _ <"$f" 2>/dev/null && ns=$((ns + v)) || true
+	done
+	st=$(cat /proc/"$p"/stat 2>/dev/null) || { echo NA; return; }
+	st=${st##*) }
+	set -- $st
+	awk -v ns="$ns" -v t="$((${12} + ${13}))" -v hz="$HZ" 'BEGIN{a=ns/1e9; b=(t-1)/hz; printf "%.4f", (a>b?a:b)}'
+}
+hwm_mb() { awk '/^VmHWM:/{printf "%.1f", $2/1024}' /proc/"$1"/status 2>/dev/null || echo NA; }
+
+# Runs: every number lands in RUNS (one line per run) and in the details of the report.
+declare -A VAL
+DETAILS=$WORK/details.txt
+: >"$DETAILS"
+note() { echo "$*" >>"$DETAILS"; say "$*"; }
+add() { VAL[$1]="${VAL[$1]:-} $2"; } # add KEY VALUE: one run's value
+
+free_port() {
+	local p=${BENCH_PORT:-19460} i
+	for i in $(seq 0 50); do
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$((p + i))") 2>/dev/null; then echo $((p + i)); return; fi
+	done
+	die "no free port from $p"
+}
+
+# ---- inputs --------------------------------------------------------------------------------------------
+# A detailed still (a Mandelbrot set: smooth areas and fine edges, dearer to encode than a cartoon).
+image() { # image WxH: path of the PNG at exactly that size
+	local f=$MEDIA/img-$1.png
+	[ -f "$f" ] || ffmpeg -v error -y -f lavfi -i "mandelbrot=s=$1:start_scale=2.2:end_scale=2.2,format=rgb24" \
+		-frames:v 1 "$f"
+	echo "$f"
+}
+# Speech-like audio: a voiced tone with a wandering pitch and its harmonics, syllable-rate envelope.
+wav() { # wav SECONDS: 24 kHz mono s16 WAV of that length
+	local f=$MEDIA/speech-$1s.wav
+	[ -f "$f" ] || ffmpeg -v error -y -f lavfi -i "aevalsrc=exprs='0.25*(0.55+0.45*sin(2*PI*3.7*t))*(sin(2*PI*(140+25*sin(2*PI*2.3*t))*t)+0.5*sin(4*PI*(140+25*sin(2*PI*2.3*t))*t)+0.3*sin(6*PI*(140+25*sin(2*PI*2.3*t))*t))':s=$RATE:d=$1" \
+		-ac 1 -c:a pcm_s16le "$f"
+	echo "$f"
+}
+pcm() { # pcm SECONDS: the same audio as raw s16le
+	local f=$MEDIA/speech-$1s.s16le
+	[ -f "$f" ] || ffmpeg -v error -y -i "$(wav "$1")" -f s16le -ac 1 -ar $RATE "$f"
+	echo "$f"
+}
+frame() { # frame WxH: one raw bgr24 frame of the still
+	local f=$MEDIA/frame-$1.bgr24
+	[ -f "$f" ] || ffmpeg -v error -y -i "$(image "$1")" -f rawvideo -pix_fmt bgr24 "$f"
+	echo "$f"
+}
+frames() { # frames WxH N: N raw bgr24 frames in one regular file (regular files, as the issue asks:
+	# ffmpeg's -stream_loop over a short file costs it measurably more, in seconds and in system time)
+	local one f=$MEDIA/frames-$1-$2.bgr24 i blocks
+	one=$(frame "$1")
+	if [ ! -f "$f" ]; then
+		for i in $(seq 1 25); do cat "$one"; done >"$f.25"
+		blocks=$((($2 + 24) / 25))
+		# (yes and cat end on SIGPIPE, by design: check the size instead of the pipeline's status)
+		{ yes "$f.25" | head -n "$blocks" | xargs cat | head -c $(($(stat -c %s "$one") * $2)) >"$f"; } || true
+		rm -f "$f.25"
+		[ "$(stat -c %s "$f")" = $(($(stat -c %s "$one") * $2)) ] || die "could not write $f"
+	fi
+	echo "$f"
+}
+dry_run() { # dry_run OUTPUT ARGS...: livepush's ffmpeg command for these arguments
+	"$LP" stream --show-secrets --dry-run -o "$@"
+}
+
+# ---- machine -------------------------------------------------------------------------------------------
+CPU_MODEL=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
+[ -n "$CPU_MODEL" ] || CPU_MODEL=$(uname -m)
+MACHINE="nproc $(nproc), ${CPU_MODEL}, kernel $(uname -r), $(ffmpeg -version | head -n1 | cut -d' ' -f1-3), $(go version | cut -d' ' -f3-4)"
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD -- cmd orchestrator frames go.mod go.sum 2>/dev/null || COMMIT="$COMMIT+uncommitted changes"
+LOAD_START=$(load)
+say "machine: $MACHINE"
+say "livepush at $COMMIT; mode: $([ $LONG = 1 ] && echo long || echo quick); load average at start: $LOAD_START"
+uptime >&2
+
+# ---- nginx-rtmp ----------------------------------------------------------------------------------------
+PORT=$(free_port)
+NGINX_DIR=$WORK/nginx
+bash scripts/nginx-rtmp.sh start "$NGINX_DIR" "$PORT" >&2
+URL=rtmp://127.0.0.1:$PORT/live
+
+# The recorder of packet arrivals: start_rec NAME URL=FILE...; stop_rec.
+REC_PID=""
+start_rec() {
+	local log=$LOGS/rec-$1.log
+	shift
+	"$ARR" record "$@" 2>"$log" &
+	REC_PID=$!
+	PIDS+=("$REC_PID")
+	sleep 1 # let the subscribers connect before anyone publishes
+}
+stop_rec() {
+	sleep 1 # the last packets
+	stop_pid "$REC_PID"
+	REC_PID=""
+}
+# field KEY LINE: the value of KEY=... in an analyze line
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
+
+# =======================================================================================================
+# 1. Unpaced
+# =======================================================================================================
+unpaced() {
+	local spec size secs n img w dry raw audio rep t0 t1 rc base lpargs outlp outff
+	for spec in $UNPACED_SIZES; do
+		size=${spec%=*}
+		secs=${spec#*=}
+		n=$((secs * FPS))
+		say "unpaced $size: $secs s of media ($n frames), $UNPACED_REPEAT runs each; writing the raw frames"
+		img=$(image "$size")
+		w=$(wav "$secs")
+		audio=$(pcm "$secs")
+		raw=$(frames "$size" $n)
+		outlp=$WORK/out/unpaced-lp.flv
+		outff=$WORK/out/unpaced-ff.flv
+		lpargs=(stream --image "$img" --audio "$w" --size "$size" --realtime=false)
+		dry=$("$LP" "${lpargs[@]}" --dry-run -o "$outff")
+		mapfile -d '' base < <("$ARR" argv -mode unpaced -video "$raw" -audio "$audio" -frames $n -out "$outff" <<<"$dry")
+		echo "unpaced $size ffmpeg: ${base[*]}" >>"$DETAILS"
+		[ ${#base[@]} -gt 0 ] || die "could not derive the plain ffmpeg command from: $dry"
+		if [ "$spec" = "${UNPACED_SIZES%% *}" ]; then
+			# One untimed run of each first: shared libraries and binaries into the page cache.
+			"${base[@]}" >/dev/null 2>"$LOGS/unpaced-ff-warm.log" || { note "CRASH: plain ffmpeg unpaced $size"; CRASHED=1; }
+			"$LP" "${lpargs[@]}" -o "$outlp" 2>"$LOGS/unpaced-lp-warm.log" || { note "CRASH: livepush unpaced $size"; tail -n5 "$LOGS/unpaced-lp-warm.log" >>"$DETAILS"; CRASHED=1; }
+		fi
+		for rep in $(seq 1 "$UNPACED_REPEAT"); do
+			t0=$(now)
+			rc=0; "${base[@]}" >/dev/null 2>"$LOGS/unpaced-ff-$size-$rep.log" || rc=$?
+			t1=$(now)
+			if [ $rc = 0 ]; then add "unpaced_ff_$size" "$(elapsed "$t0" "$t1")"; else note "CRASH: plain ffmpeg unpaced $size exit $rc"; CRASHED=1; fi
+			note "unpaced $size run $rep: ffmpeg $(elapsed "$t0" "$t1") s (exit $rc), load $(load)"
+			t0=$(now)
+			rc=0; "$LP" "${lpargs[@]}" -o "$outlp" 2>"$LOGS/unpaced-lp-$size-$rep.log" || rc=$?
+			t1=$(now)
+			if [ $rc = 0 ]; then add "unpaced_lp_$size" "$(elapsed "$t0" "$t1")"; else note "CRASH: livepush unpaced $size exit $rc"; tail -n5 "$LOGS/unpaced-lp-$size-$rep.log" >>"$DETAILS"; CRASHED=1; fi
+			note "unpaced $size run $rep: livepush $(elapsed "$t0" "$t1") s (exit $rc)"
+		done
+		# Same work on both sides: count what each wrote.
+		local cl cf
+		cl=$(ffprobe -v error -count_packets -show_entries stream=codec_type,nb_read_packets -of csv=p=0 "$outlp" | tr '\n' ' ')
+		cf=$(ffprobe -v error -count_packets -show_entries stream=codec_type,nb_read_packets -of csv=p=0 "$outff" | tr '\n' ' ')
+		note "unpaced $size packets written: livepush [$cl] ffmpeg [$cf]"
+		rm -f "$raw" "$outlp" "$outff"
+	done
+}
+
+# =======================================================================================================
+# 2. Realtime CPU and memory
+# =======================================================================================================
+realtime_cpu() {
+	local size rep img w audio one dry base lp ff child t0 a_lp a_ch b_lp b_ch ff_a ff_b hwm chwm rc name restarts
+	for size in $CPU_SIZES; do
+		img=$(image "$size")
+		w=$(wav $((CPU_SECONDS + 10)))
+		audio=$(pcm $((CPU_SECONDS + 10)))
+		one=$(frame "$size")
+		for rep in $(seq 1 "$REPEAT"); do
+			say "realtime CPU $size run $rep/$REPEAT: livepush and plain ffmpeg -re, ${CPU_SECONDS} s"
+			name=cpu-$size-$rep
+			dry=$("$LP" stream --image "$img" --audio "$w" --size "$size" --dry-run -o "$URL/$name-ff")
+			mapfile -d '' base < <("$ARR" argv -mode re-raw -video "$one" -audio "$audio" -loop-video \
+				-t $((CPU_SECONDS + 5)) -out "$URL/$name-ff" <<<"$dry")
+			[ ${#base[@]} -gt 0 ] || die "could not derive the plain ffmpeg -re command from: $dry"
+			[ "$rep" = 1 ] && echo "realtime $size ffmpeg -re: ${base[*]}" >>"$DETAILS"
+			t0=$(now)
+			"$LP" stream --image "$img" --audio "$w" --size "$size" --loop -o "$URL/$name-lp" 2>"$LOGS/$name-lp.log" &
+			lp=$!
+			PIDS+=("$lp")
+			"${base[@]}" >/dev/null 2>"$LOGS/$name-ff.log" &
+			ff=$!
+			PIDS+=("$ff")
+			child=""
+			for _ in $(seq 1 100); do
+				child=$(pgrep -P "$lp" -x ffmpeg | head -n1 || true)
+				[ -n "$child" ] && break
+				sleep 0.1
+			done
+			[ -n "$child" ] || { note "CRASH: livepush $size started no ffmpeg"; CRASHED=1; stop_pid "$lp"; stop_pid "$ff"; continue; }
+			sleep_until "$(calc "$t0 + 5")"
+			a_lp=$(cpu_s "$lp"); a_ch=$(cpu_s "$child"); ff_a=$(cpu_s "$ff")
+			sleep_until "$(calc "$t0 + $CPU_SECONDS - 0.2")"
+			child=$(pgrep -P "$lp" -x ffmpeg | head -n1 || true)
+			b_lp=$(cpu_s "$lp"); b_ch=$(cpu_s "$child"); ff_b=$(cpu_s "$ff")
+			hwm=$(hwm_mb "$lp"); chwm=$(hwm_mb "$child")
+			restarts=$(grep -c 'ffmpeg started' "$LOGS/$name-lp.log" || true)
+			rc=0; alive "$lp" || rc=dead
+			alive "$ff" || rc=dead
+			stop_pid "$lp"
+			stop_pid "$ff"
+			if [ "$rc" != 0 ] || [ "$restarts" != 1 ]; then
+				note "CRASH: realtime $size run $rep: a process died early or livepush restarted ffmpeg ($restarts starts)"
+				tail -n5 "$LOGS/$name-lp.log" "$LOGS/$name-ff.log" >>"$DETAILS"
+				CRASHED=1
+				continue
+			fi
+			add "cpu_lp_$size" "$b_lp"
+			add "cpu_child_$size" "$b_ch"
+			add "cpu_pct_$size" "$(calc "100*$b_lp/$b_ch" %.3f)"
+			add "cpu_pct_steady_$size" "$(calc "100*($b_lp-$a_lp)/($b_ch-$a_ch)" %.3f)"
+			add "hwm_lp_$size" "$hwm"
+			add "hwm_child_$size" "$chwm"
+			add "core_lp_$size" "$(calc "100*($b_lp+$b_ch)/$(elapsed "$t0" "$(now)")" %.1f)"
+			add "cpu_ffre_$size" "$ff_b"
+			add "core_ffre_$size" "$(calc "100*$ff_b/$(elapsed "$t0" "$(now)")" %.1f)"
+			add "cpu_total_lp_$size" "$(calc "$b_lp+$b_ch" %.3f)"
+			note "realtime $size run $rep: livepush ${b_lp} s CPU, its ffmpeg ${b_ch} s ($(calc "100*$b_lp/$b_ch" %.2f) %; from 5 s on: $(calc "100*($b_lp-$a_lp)/($b_ch-$a_ch)" %.2f) %), livepush VmHWM ${hwm} MB, its ffmpeg ${chwm} MB; plain ffmpeg -re ${ff_b} s; load $(load)"
+		done
+	done
+}
+
+# =======================================================================================================
+# 3. Pacing seen from outside
+# =======================================================================================================
+pacing() {
+	local rep img w dry base name lp ff rc_lp rc_ff a_lp a_ff t0 t_lp t_ff
+	img=$(image 256x256)
+	w=$(wav "$PACE_SECONDS")
+	for rep in $(seq 1 "$REPEAT"); do
+		say "pacing run $rep/$REPEAT: livepush and ffmpeg -re at once, ${PACE_SECONDS} s each, subscribers stamping arrivals"
+		name=pace-$rep
+		dry=$("$LP" stream --image "$img" --audio "$w" --dry-run -o "$URL/$name-ff")
+		mapfile -d '' base < <("$ARR" argv -mode re-png -png "$img" -wav "$w" -fps $FPS -t "$PACE_SECONDS" -out "$URL/$name-ff" <<<"$dry")
+		[ ${#base[@]} -gt 0 ] || die "could not derive the plain ffmpeg -re command from: $dry"
+		[ "$rep" = 1 ] && echo "pacing ffmpeg -re: ${base[*]}" >>"$DETAILS"
+		start_rec "$name" "$URL/$name-lp=$WORK/arr/$name-lp.csv" "$URL/$name-ff=$WORK/arr/$name-ff.csv"
+		t0=$(now)
+		"$LP" stream --image "$img" --audio "$w" -o "$URL/$name-lp" 2>"$LOGS/$name-lp.log" &
+		lp=$!
+		PIDS+=("$lp")
+		"${base[@]}" >/dev/null 2>"$LOGS/$name-ff.log" &
+		ff=$!
+		PIDS+=("$ff")
+		rc_lp=0; wait "$lp" || rc_lp=$?
+		t_lp=$(elapsed "$t0" "$(now)")
+		rc_ff=0; wait "$ff" || rc_ff=$?
+		t_ff=$(elapsed "$t0" "$(now)")
+		stop_rec
+		a_lp=$("$ARR" analyze -skip 2 -tail 1 "$WORK/arr/$name-lp.csv")
+		a_ff=$("$ARR" analyze -skip 2 -tail 1 "$WORK/arr/$name-ff.csv")
+		echo "  $a_lp" >>"$DETAILS"
+		echo "  $a_ff" >>"$DETAILS"
+		if [ $rc_lp != 0 ] || [ "$(field ok "$a_lp")" != 1 ]; then
+			note "CRASH: pacing run $rep: livepush exit $rc_lp"; tail -n5 "$LOGS/$name-lp.log" >>"$DETAILS"; CRASHED=1
+		else
+			add pace_drift_lp "$(field drift_ms_per_s "$a_lp")"
+			add pace_spread_lp "$(field spread_s "$a_lp")"
+			add pace_resid_lp "$(field resid_spread_s "$a_lp")"
+		fi
+		if [ $rc_ff != 0 ] || [ "$(field ok "$a_ff")" != 1 ]; then
+			note "CRASH: pacing run $rep: ffmpeg -re exit $rc_ff"; tail -n5 "$LOGS/$name-ff.log" >>"$DETAILS"; CRASHED=1
+		else
+			add pace_drift_ff "$(field drift_ms_per_s "$a_ff")"
+			add pace_spread_ff "$(field spread_s "$a_ff")"
+			add pace_resid_ff "$(field resid_spread_s "$a_ff")"
+		fi
+		note "pacing run $rep: livepush drift $(field drift_ms_per_s "$a_lp") ms/s spread $(field spread_s "$a_lp") s (wall ${t_lp} s); ffmpeg -re drift $(field drift_ms_per_s "$a_ff") ms/s spread $(field spread_s "$a_ff") s (wall ${t_ff} s); load $(load)"
+	done
+}
+
+# =======================================================================================================
+# 4. Scale
+# =======================================================================================================
+# scale_run TOOL K: K streams at once; sets SCALE_BAD to the number that fell behind (or failed).
+scale_run() {
+	local tool=$1 k=$2 i img w dry base name pids=() recs=() rc bad=0 a n exp t0
+	img=$(image 256x256)
+	w=$(wav "$SCALE_SECONDS")
+	exp=$(calc "0.95*($SCALE_SECONDS-3)*$FPS" %d) # 2 s skipped at the start, 1 s at the end
+	for i in $(seq 1 "$k"); do recs+=("$URL/scale-$tool-$k-$i=$WORK/arr/scale-$tool-$k-$i.csv"); done
+	start_rec "scale-$tool-$k" "${recs[@]}"
+	[ "$tool" = lp ] || dry=$("$LP" stream --image "$img" --audio "$w" --dry-run -o "$URL/x")
+	t0=$(now)
+	for i in $(seq 1 "$k"); do
+		name=scale-$tool-$k-$i
+		case $tool in
+		lp)
+			"$LP" stream --image "$img" --audio "$w" --gop 1 -o "$URL/$name" 2>"$LOGS/$name.log" &
+			;;
+		ffraw)
+			mapfile -d '' base < <("$ARR" argv -mode re-raw -video "$(frame 256x256)" -audio "$(pcm "$SCALE_SECONDS")" \
+				-loop-video -t "$SCALE_SECONDS" -out "$URL/$name" <<<"$dry")
+			[ ${#base[@]} -gt 0 ] || die "could not derive the plain ffmpeg -re command from: $dry"
+			"${base[@]}" >/dev/null 2>"$LOGS/$name.log" &
+			;;
+		ffpng)
+			mapfile -d '' base < <("$ARR" argv -mode re-png -png "$img" -wav "$w" -fps $FPS -t "$SCALE_SECONDS" -out "$URL/$name" <<<"$dry")
+			[ ${#base[@]} -gt 0 ] || die "could not derive the plain ffmpeg -re command from: $dry"
+			"${base[@]}" >/dev/null 2>"$LOGS/$name.log" &
+			;;
+		esac
+		pids+=($!)
+		PIDS+=($!)
+	done
+	for i in $(seq 1 "$k"); do
+		rc=0; wait "${pids[$((i - 1))]}" || rc=$?
+		if [ $rc != 0 ]; then
+			note "CRASH: scale $tool K=$k stream $i: exit $rc"
+			CRASHED=1
+			tail -n3 "$LOGS/scale-$tool-$k-$i.log" >>"$DETAILS"
+			bad=$((bad + 1))
+			continue
+		fi
+	done
+	local wall
+	wall=$(elapsed "$t0" "$(now)")
+	stop_rec
+	local worst_drift=0 worst_growth=0
+	for i in $(seq 1 "$k"); do
+		a=$("$ARR" analyze -skip 2 -tail 1 "$WORK/arr/scale-$tool-$k-$i.csv")
+		n=$(field n "$a")
+		local d g
+		d=$(field drift_ms_per_s "$a"); g=$(field lag_growth_s "$a")
+		if [ "$(field ok "$a")" != 1 ] || [ "$n" -lt "$exp" ] || [ "$(calc "$d > 20 || $g > 0.3" %d)" = 1 ]; then
+			bad=$((bad + 1))
+			echo "  scale $tool K=$k stream $i behind: $a" >>"$DETAILS"
+		fi
+		if isnum "$d"; then
+			worst_drift=$(calc "($d > $worst_drift) ? $d : $worst_drift" %.2f)
+			worst_growth=$(calc "($g > $worst_growth) ? $g : $worst_growth" %.3f)
+		fi
+	done
+	rm -f "$WORK"/arr/scale-"$tool"-"$k"-*.csv
+	note "scale $tool K=$k: $bad of $k behind; worst drift $worst_drift ms/s, worst lag growth $worst_growth s; all done after $wall s; load $(load)"
+	SCALE_BAD=$bad
+}
+
+scale() {
+	local tool k bad best
+	for tool in $SCALE_TOOLS; do
+		best=0
+		for k in $SCALE_KS; do
+			say "scale ${TOOL_NAME[$tool]}: $k streams for ${SCALE_SECONDS} s"
+			scale_run "$tool" "$k"
+			bad=$SCALE_BAD
+			[ "$bad" = 0 ] || break
+			best=$k
+		done
+		VAL[scale_$tool]=$best
+		# The first failing K, to say "best <= K < next".
+		VAL[scale_fail_$tool]=$([ "$bad" = 0 ] && echo "none up to $k" || echo "$k")
+	done
+}
+
+# =======================================================================================================
+skipped unpaced || unpaced
+skipped cpu || realtime_cpu
+skipped pacing || pacing
+skipped scale || scale
+
+# ---- the table -----------------------------------------------------------------------------------------
+LOAD_END=$(load)
+DURATION=$(elapsed "$T_START" "$(now)")
+pf() { # pf VALUE OP LIMIT: pass or FAIL
+	isnum "$1" || { echo "n/a"; return; }
+	[ "$(calc "$1 $2 $3" %d)" = 1 ] && echo pass || echo "**FAIL**"
+}
+m() { median ${VAL[$1]:-}; }
+fmt() { isnum "$1" && calc "$1" "$2" || echo "${1:-NA}"; }
+
+TABLE=$WORK/table.md
+{
+	echo "| measurement | livepush | plain ffmpeg | ratio | target | result |"
+	echo "| --- | --- | --- | --- | --- | --- |"
+	if ! skipped unpaced; then
+		for spec in $UNPACED_SIZES; do
+			s=${spec%=*}
+			l=$(m "unpaced_lp_$s"); f=$(m "unpaced_ff_$s"); r=$(ratio "$l" "$f")
+			echo "| unpaced wall time, $s, ${spec#*=} s of media, median of $UNPACED_REPEAT | $(fmt "$l" %.2f) s | $(fmt "$f" %.2f) s | $r | <= 1.05 | $(pf "$r" '<=' 1.05) |"
+		done
+	fi
+	if ! skipped cpu; then
+		for s in $CPU_SIZES; do
+			p=$(m "cpu_pct_$s")
+			echo "| realtime CPU, $s, ${CPU_SECONDS} s: livepush / its ffmpeg child | $(fmt "$(m "cpu_lp_$s")" %.3f) s | $(fmt "$(m "cpu_child_$s")" %.2f) s (child) | $(fmt "$p" %.2f) % | <= 3 % | $(pf "$p" '<=' 3) |"
+			p=$(m "cpu_pct_steady_$s")
+			echo "| ↳ same, from 5 s on (steady state, no start-up) | | | $(fmt "$p" %.2f) % | <= 3 % | $(pf "$p" '<=' 3) |"
+			l=$(m "cpu_total_lp_$s"); f=$(m "cpu_ffre_$s"); r=$(ratio "$l" "$f")
+			echo "| realtime CPU, $s: livepush + child vs plain \`ffmpeg -re\` (context) | $(fmt "$(m "core_lp_$s")" %.1f) % of a core | $(fmt "$(m "core_ffre_$s")" %.1f) % of a core | $r | (context) | |"
+		done
+		for s in $CPU_SIZES; do
+			l=$(m "hwm_lp_$s")
+			if [ "$s" = 1280x720 ]; then tgt="<= 50 MB"; res=$(pf "$l" '<=' 50); else tgt="(context)"; res=""; fi
+			echo "| peak RSS (VmHWM), $s | $(fmt "$l" %.1f) MB | $(fmt "$(m "hwm_child_$s")" %.1f) MB (its ffmpeg child) | | $tgt | $res |"
+		done
+	fi
+	if ! skipped pacing; then
+		l=$(m pace_drift_lp); f=$(m pace_drift_ff)
+		la=NA; isnum "$l" && la=$(calc "($l<0)?-($l):($l)" %.4f)
+		echo "| pacing drift, 256x256, ${PACE_SECONDS} s, after 2 s (slope of arrival - pts) | $(fmt "$l" %.3f) ms/s | $(fmt "$f" %.3f) ms/s | $(ratio "$l" "$f" %.2f) | < 1 ms/s | $(pf "$la" '<' 1) |"
+		l=$(m pace_spread_lp); f=$(m pace_spread_ff); r=$(ratio "$l" "$f" %.2f)
+		echo "| pacing spread (peak to peak of arrival - pts) | $(fmt "$l" %.3f) s | $(fmt "$f" %.3f) s | $r | < 0.1 s | $(pf "$l" '<' 0.1) |"
+		l=$(m pace_resid_lp); f=$(m pace_resid_ff)
+		echo "| ↳ around the fitted line (context) | $(fmt "$l" %.3f) s | $(fmt "$f" %.3f) s | $(ratio "$l" "$f" %.2f) | (context) | |"
+	fi
+	if ! skipped scale; then
+		l=${VAL[scale_lp]:-NA}
+		for t in $SCALE_TOOLS; do
+			[ "$t" = lp ] && continue
+			f=${VAL[scale_$t]:-NA}; r=$(ratio "$l" "$f" %.2f)
+			echo "| scale: concurrent 256x256 gop-1 realtime streams, none behind, vs ${TOOL_NAME[$t]} (${SCALE_SECONDS} s each; K tried: $SCALE_KS; first failing: livepush ${VAL[scale_fail_lp]:-?}, ffmpeg ${VAL[scale_fail_$t]:-?}) | $l | $f | $r | >= ffmpeg's | $(pf "$r" '>=' 1) |"
+		done
+	fi
+} >"$TABLE"
+
+STAMP=$(date +%Y-%m-%d-%H%M%S)
+mkdir -p "$OUTDIR"
+REPORT=$OUTDIR/bench-$STAMP.md
+{
+	echo "# livepush benchmark, $(date '+%Y-%m-%d %H:%M %Z')"
+	echo
+	echo "Machine: $MACHINE. livepush $COMMIT. Mode: $([ $LONG = 1 ] && echo "long (BENCH_LONG=1)" || echo quick)."
+	echo "Load average (1, 5, 15 min) at start $LOAD_START, at end $LOAD_END. Took ${DURATION} s."
+	echo
+	cat "$TABLE"
+	echo
+	echo "Medians; ratio = livepush / plain ffmpeg. Unpaced: wall time of the whole run, ffmpeg reading the"
+	echo "frames and PCM from regular files with livepush's own options. Realtime CPU: every thread's run"
+	echo "time (schedstat), sampled just before the end. Pacing: subscriber-side packet arrival stamps."
+	echo
+	echo "<details><summary>Every run</summary>"
+	echo
+	echo '```'
+	cat "$DETAILS"
+	echo '```'
+	echo
+	echo "</details>"
+} >"$REPORT"
+cp "$REPORT" "$OUTDIR/latest.md"
+say "wrote $REPORT and $OUTDIR/latest.md; load average at end: $LOAD_END; took ${DURATION} s"
+uptime >&2
+cat "$TABLE"
+if [ $CRASHED != 0 ]; then
+	say "a run crashed (see $REPORT)"
+	exit 1
+fi
+exit 0
