@@ -251,3 +251,11 @@ func BenchmarkToBGR24_1280x720(b *testing.B) {
 		ToBGR24(img)
 	}
 }
+
+func BenchmarkLoadImage1920x1080(b *testing.B) {
+	for b.Loop() {
+		if _, err := LoadImage("../testdata/sample.png", 1920, 1080, FitStretch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
