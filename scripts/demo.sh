@@ -20,39 +20,15 @@ export PATH="$PATH:/usr/local/go/bin:/usr/sbin"
 
 say() { printf '\n== %s\n' "$*" >&2; }
 die() { echo "demo.sh: $*" >&2; exit 1; }
-as_root() {
-	if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else
-		die "need root (or sudo) to run: $*"
-	fi
-}
+. scripts/lib.sh
 
 case "$PORT" in '' | *[!0-9]*) die "PORT must be a number, got '$PORT'" ;; esac
 case "$DURATION" in '' | *[!0-9]*) die "DURATION must be whole seconds, got '$DURATION'" ;; esac
 
 # --- What is needed -----------------------------------------------------------------------------------
-if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; then
-	say "installing ffmpeg"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ffmpeg
-fi
+ensure_packages ffmpeg
 bash scripts/nginx-rtmp.sh install
-
-need_go=$(sed -n 's/^go \([0-9][0-9.]*\).*/\1/p' go.mod | head -n1)
-go_ok() {
-	command -v go >/dev/null 2>&1 || return 1
-	local have
-	have=$(go env GOVERSION 2>/dev/null | sed 's/^go//')
-	[ -n "$have" ] && [ "$(printf '%s\n%s\n' "$need_go" "$have" | sort -V | head -n1)" = "$need_go" ]
-}
-if ! go_ok; then
-	if ! command -v go >/dev/null 2>&1; then
-		say "installing Go (golang-go)"
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends golang-go ca-certificates
-	fi
-	go_ok || die "Go >= $need_go is needed to build livepush (found: $(go version 2>/dev/null || echo none)).
-Install a current Go into /usr/local/go (this script looks there too) and run it again."
-fi
+ensure_go
 
 # --- Build --------------------------------------------------------------------------------------------
 WORK=${DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/lpdemo.XXXXXX")}

@@ -250,8 +250,12 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 	if err != nil {
 		return bad(err)
 	}
+	duration := "endless (--loop)"
+	if total > 0 {
+		duration = orchestrator.Duration(total, enc.FPS).String()
+	}
 	log.Info("streaming", "output", m.Mask(output), "size", fmt.Sprintf("%dx%d", enc.Width, enc.Height),
-		"fps", enc.FPS, "duration", orchestrator.Duration(total, enc.FPS), "realtime", c.Bool("realtime"))
+		"fps", enc.FPS, "duration", duration, "realtime", c.Bool("realtime"))
 	return sup.Run(ctx)
 }
 
