@@ -148,6 +148,13 @@ func New(cfg Config) (*Supervisor, error) {
 		audio:  newTrack("audio", window, audioFill(cfg.Audio, cfg.Encoding)),
 	}
 	s.video.splice = true
+	// One block for every audio slot up front, so that no chunk allocates,
+	// not even while the ring fills during the first ReplayWindow.
+	chunk := cfg.Encoding.MaxChunkBytes()
+	backing := make([]byte, window*chunk)
+	for i := range s.audio.ring {
+		s.audio.ring[i] = backing[i*chunk : i*chunk : (i+1)*chunk]
+	}
 	s.state.Store(int32(StateStarting))
 	return s, nil
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -140,3 +142,18 @@ func TestTrackSteadyStateAllocs(t *testing.T) {
 type zeroReader struct{}
 
 func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// TestSupervisorAudioRingPreallocated checks that filling the replay ring for
+// the first time allocates nothing either.
+func TestSupervisorAudioRingPreallocated(t *testing.T) {
+	s, err := New(Config{Output: filepath.Join(t.TempDir(), "o.flv"), Encoding: defaultEncoding,
+		Video: sourceFunc(func() ([]byte, error) { return make([]byte, 256*256*3), nil }), Audio: zeroReader{},
+		FFmpeg: os.Args[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int64(0)
+	if a := testing.AllocsPerRun(200, func() { s.audio.unit(n); n++ }); a != 0 {
+		t.Errorf("audio chunk allocates %v times while the ring fills", a)
+	}
+}
