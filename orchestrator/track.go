@@ -109,9 +109,8 @@ func audioFill(src AudioSource, e Encoding) func(int64, []byte) ([]byte, error) 
 
 // feedResult is what one pipe writer reports when it stops.
 type feedResult struct {
-	track *track
-	next  int64 // the first unit not written
-	err   error
+	next int64 // the first unit not written
+	err  error
 }
 
 // feed opens the FIFO at path and writes units [from, end) of t into it at
@@ -119,7 +118,7 @@ type feedResult struct {
 // end of its input. A graceful stop (ctx done) ends it between two units;
 // abort ends it at once, also inside a blocked open or write.
 func feed(ctx, abort context.Context, path string, t *track, from, end int64, p *pacer) feedResult {
-	res := feedResult{track: t, next: from}
+	res := feedResult{next: from}
 	f, err := openWriter(abort, path)
 	if err != nil {
 		res.err = fmt.Errorf("%s pipe: %w", t.name, err)

@@ -16,11 +16,7 @@ set -euo pipefail
 
 die() { echo "nginx-rtmp.sh: $*" >&2; exit 1; }
 
-as_root() {
-	if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else
-		die "need root (or sudo) to run: $*"
-	fi
-}
+. "$(dirname "$0")/lib.sh"
 
 find_module() {
 	local p
@@ -38,11 +34,8 @@ find_nginx() {
 
 install_if_missing() {
 	if [ -n "$(find_nginx)" ] && [ -n "$(find_module)" ]; then return 0; fi
-	echo "nginx-rtmp.sh: installing nginx and libnginx-mod-rtmp with apt-get" >&2
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		nginx libnginx-mod-rtmp >&2
 	# The Debian package may start a system nginx on port 80; it is not ours and not needed, leave it.
+	ensure_packages nginx libnginx-mod-rtmp
 	[ -n "$(find_nginx)" ] || die "nginx is still missing after apt-get install"
 	[ -n "$(find_module)" ] || die "ngx_rtmp_module.so is still missing after apt-get install libnginx-mod-rtmp"
 }
