@@ -8,8 +8,11 @@ import (
 )
 
 // blockFrames is how many WAV frames are decoded at a time: small enough to
-// keep memory flat for any length of file, large enough to amortise calls.
-const blockFrames = 2048
+// keep memory flat for any length of file (256 KiB of float32 in stereo),
+// large enough that a realtime stream reads its file about once a second:
+// every read(2) wakes the Go runtime's sysmon thread, which cost more than
+// the audio itself at 2048 frames a block.
+const blockFrames = 1 << 14
 
 // PCM reads a WAV file as a stream and turns it into interleaved s16le PCM at
 // an output rate and channel count: it mixes the channels down (or up), and

@@ -59,7 +59,7 @@ const (
 	guidTail = "\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
 
 	readBufSize  = 32 << 10
-	blockBufSize = 16 << 10
+	blockBufSize = 64 << 10
 )
 
 // sampleKind selects the decoder for one sample encoding.

@@ -1,7 +1,6 @@
 package orchestrator
 
 import (
-	"context"
 	"sync/atomic"
 	"time"
 )
@@ -44,22 +43,12 @@ func (p *pacer) deadline(n int64) time.Time {
 	return p.start().Add(time.Duration((n - p.first) * int64(time.Second) / p.fps))
 }
 
-// wait returns when frame n is due, or with ctx's error. The timer is the
-// caller's, reused for every frame so that pacing allocates nothing.
-func (p *pacer) wait(ctx context.Context, n int64, timer *time.Timer) error {
+// wait returns when frame n is due, or early with the error of the context
+// the alarm was made with. The alarm is the caller's, reused for every frame
+// so that pacing allocates nothing.
+func (p *pacer) wait(n int64, a *alarm) error {
 	if !p.realtime {
-		return ctx.Err()
+		return a.ctx.Err()
 	}
-	d := time.Until(p.deadline(n))
-	if d <= 0 {
-		return ctx.Err()
-	}
-	timer.Reset(d)
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		timer.Stop()
-		return ctx.Err()
-	}
+	return a.wait(time.Until(p.deadline(n)))
 }

@@ -30,45 +30,74 @@ func TestPacerDeadlinesDoNotDrift(t *testing.T) {
 	}
 }
 
+func newTestAlarm(t *testing.T, ctx context.Context) *alarm {
+	t.Helper()
+	a, err := newAlarm(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.close)
+	return a
+}
+
 func TestPacerWait(t *testing.T) {
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	a := newTestAlarm(t, context.Background())
 	start := time.Now()
 	p := newPacer(start, 0, 50, true)
 	for n := int64(0); n < 5; n++ {
-		if err := p.wait(context.Background(), n, timer); err != nil {
+		if err := p.wait(n, a); err != nil {
 			t.Fatal(err)
 		}
 		if now := time.Now(); now.Before(p.deadline(n)) {
 			t.Fatalf("frame %d released %v early", n, p.deadline(n).Sub(now))
 		}
 	}
+	if late := time.Since(p.deadline(4)); late > 500*time.Millisecond {
+		t.Errorf("frame 4 released %v late", late)
+	}
 	// A late frame is released at once.
 	late := newPacer(start.Add(-time.Hour), 0, 25, true)
-	if err := late.wait(context.Background(), 1, timer); err != nil {
+	if err := late.wait(1, a); err != nil {
 		t.Fatal(err)
 	}
-	// Cancellation ends a wait early.
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	far := newPacer(time.Now().Add(time.Hour), 0, 25, true)
-	if err := far.wait(ctx, 0, timer); err == nil {
-		t.Error("wait ignored a cancelled context")
-	}
 	// Without realtime, nothing waits.
-	if err := newPacer(time.Now().Add(time.Hour), 0, 25, false).wait(context.Background(), 0, timer); err != nil {
+	if err := newPacer(time.Now().Add(time.Hour), 0, 25, false).wait(0, a); err != nil {
 		t.Error(err)
 	}
 }
 
+// TestAlarmCancel checks that a done context ends a wait already under way,
+// and every wait after it.
+func TestAlarmCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	a := newTestAlarm(t, ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.wait(time.Hour) }()
+	time.AfterFunc(20*time.Millisecond, cancel)
+	select {
+	case err := <-done:
+		if err != context.Canceled {
+			t.Errorf("wait = %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a cancelled wait did not return")
+	}
+	if err := a.wait(time.Hour); err != context.Canceled {
+		t.Errorf("wait after cancel = %v", err)
+	}
+	far := newPacer(time.Now().Add(time.Hour), 0, 25, true)
+	if err := far.wait(0, a); err == nil {
+		t.Error("pacer wait ignored a cancelled context")
+	}
+}
+
+// TestPacerWaitAllocs waits for real (1 ms a frame): sleeping must not allocate.
 func TestPacerWaitAllocs(t *testing.T) {
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	p := newPacer(time.Now().Add(-time.Hour), 0, 25, true)
-	ctx := context.Background()
+	a := newTestAlarm(t, context.Background())
+	p := newPacer(time.Now(), 0, 1000, true)
 	n := int64(0)
-	if a := testing.AllocsPerRun(100, func() { p.wait(ctx, n, timer); n++ }); a != 0 {
-		t.Errorf("wait allocates %v times a frame", a)
+	if allocs := testing.AllocsPerRun(50, func() { p.wait(n, a); n++ }); allocs != 0 {
+		t.Errorf("wait allocates %v times a frame", allocs)
 	}
 }
 

@@ -25,6 +25,13 @@ type pipeWriter struct {
 	f      *os.File
 	rc     syscall.RawConn
 	splice bool
+
+	// write is w.writeOnce, bound once: a closure made per call would
+	// allocate every frame. p, n and errno carry its argument and results.
+	write func(fd uintptr) bool
+	p     []byte
+	n     uintptr
+	errno syscall.Errno
 }
 
 func newPipeWriter(f *os.File, splice bool) (*pipeWriter, error) {
@@ -32,35 +39,40 @@ func newPipeWriter(f *os.File, splice bool) (*pipeWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pipeWriter{f: f, rc: rc, splice: splice}, nil
+	w := &pipeWriter{f: f, rc: rc, splice: splice}
+	w.write = w.writeOnce
+	return w, nil
+}
+
+// writeOnce makes one non-blocking write of w.p; on EAGAIN the poller waits
+// until the pipe has room.
+func (w *pipeWriter) writeOnce(fd uintptr) bool {
+	if w.splice {
+		iov := syscall.Iovec{Base: &w.p[0]}
+		iov.SetLen(len(w.p))
+		w.n, _, w.errno = syscall.RawSyscall6(syscall.SYS_VMSPLICE, fd, uintptr(unsafe.Pointer(&iov)), 1, spliceNonblock, 0, 0)
+	} else {
+		w.n, _, w.errno = syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&w.p[0])), uintptr(len(w.p)))
+	}
+	return w.errno != syscall.EAGAIN
 }
 
 func (w *pipeWriter) Write(b []byte) (int, error) {
+	defer func() { w.p = nil }() // hold no frame after returning
 	written := 0
 	for written < len(b) {
-		var n uintptr
-		var errno syscall.Errno
-		err := w.rc.Write(func(fd uintptr) bool {
-			p := b[written:]
-			if w.splice {
-				iov := syscall.Iovec{Base: &p[0]}
-				iov.SetLen(len(p))
-				n, _, errno = syscall.RawSyscall6(syscall.SYS_VMSPLICE, fd, uintptr(unsafe.Pointer(&iov)), 1, spliceNonblock, 0, 0)
-			} else {
-				n, _, errno = syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-			}
-			return errno != syscall.EAGAIN // on EAGAIN, wait until the pipe has room
-		})
+		w.p = b[written:]
+		err := w.rc.Write(w.write)
 		switch {
 		case err != nil:
 			return written, err
-		case w.splice && (errno == syscall.ENOSYS || errno == syscall.EPERM || errno == syscall.EINVAL):
+		case w.splice && (w.errno == syscall.ENOSYS || w.errno == syscall.EPERM || w.errno == syscall.EINVAL):
 			w.splice = false // vmsplice refused (a seccomp filter, say): copy instead
-		case errno == syscall.EINTR:
-		case errno != 0:
-			return written, &os.PathError{Op: "write", Path: w.f.Name(), Err: errno}
+		case w.errno == syscall.EINTR:
+		case w.errno != 0:
+			return written, &os.PathError{Op: "write", Path: w.f.Name(), Err: w.errno}
 		default:
-			written += int(n)
+			written += int(w.n)
 		}
 	}
 	return written, nil

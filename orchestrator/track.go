@@ -128,15 +128,19 @@ func feed(ctx, abort context.Context, path string, t *track, from, end int64, p 
 	p.begin()
 	stop := context.AfterFunc(abort, func() { f.SetWriteDeadline(time.Unix(1, 0)) })
 	defer stop()
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	al, err := newAlarm(ctx)
+	if err != nil {
+		res.err = fmt.Errorf("%s pacing: %w", t.name, err)
+		return res
+	}
+	defer al.close()
 	w, err := newPipeWriter(f, t.splice)
 	if err != nil {
 		res.err = fmt.Errorf("%s pipe: %w", t.name, err)
 		return res
 	}
 	for n := from; end == 0 || n < end; n++ {
-		if p.wait(ctx, n, timer) != nil {
+		if p.wait(n, al) != nil {
 			return res
 		}
 		b, err := t.unit(n)
