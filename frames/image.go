@@ -74,8 +74,8 @@ func LoadImage(path string, width, height int, fit Fit) (*Frame, error) {
 	if width <= 0 || height <= 0 {
 		return nil, fmt.Errorf("image %q: invalid frame size %dx%d", path, width, height)
 	}
-	if err := checkImage(path); err != nil {
-		return nil, fmt.Errorf("image %q: %w", path, err)
+	if err := CheckImage(path); err != nil {
+		return nil, err
 	}
 	img, err := imaging.Open(path, imaging.AutoOrientation(true))
 	if err != nil {
@@ -84,24 +84,26 @@ func LoadImage(path string, width, height int, fit Fit) (*Frame, error) {
 	return &Frame{Width: width, Height: height, Pix: ToBGR24(resize(img, width, height, fit))}, nil
 }
 
-// checkImage reads only the header, so that a huge or bogus file is refused
-// before imaging allocates for it (imaging resizes in goroutines whose panics
-// cannot be recovered).
-func checkImage(path string) error {
+// CheckImage reads only the header of the image at path: it refuses a
+// missing, unreadable, unknown or oversized file in a millisecond, before
+// anything allocates for its pixels (imaging resizes in goroutines whose
+// panics cannot be recovered). LoadImage calls it first; a program can call
+// it alone to fail fast and decode later.
+func CheckImage(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return fmt.Errorf("image %q: %w", path, err)
 	}
 	defer f.Close()
 	cfg, _, err := image.DecodeConfig(f)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrNotImage, err)
+		return fmt.Errorf("image %q: %w: %v", path, ErrNotImage, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return fmt.Errorf("%w: empty image %dx%d", ErrNotImage, cfg.Width, cfg.Height)
+		return fmt.Errorf("image %q: %w: empty image %dx%d", path, ErrNotImage, cfg.Width, cfg.Height)
 	}
 	if cfg.Width > MaxImageSide || cfg.Height > MaxImageSide {
-		return fmt.Errorf("%w: %dx%d", ErrImageTooLarge, cfg.Width, cfg.Height)
+		return fmt.Errorf("image %q: %w: %dx%d", path, ErrImageTooLarge, cfg.Width, cfg.Height)
 	}
 	return nil
 }

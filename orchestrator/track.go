@@ -119,6 +119,15 @@ type feedResult struct {
 // abort ends it at once, also inside a blocked open or write.
 func feed(ctx, abort context.Context, path string, t *track, from, end int64, p *pacer) feedResult {
 	res := feedResult{next: from}
+	// The first unit before the pipe: a source that is still being prepared
+	// (an image decoding while ffmpeg starts) fails here, while ffmpeg waits
+	// to open its inputs and has not touched its output.
+	if end == 0 || from < end {
+		if _, err := t.unit(from); err != nil {
+			res.err = err
+			return res
+		}
+	}
 	f, err := openWriter(abort, path)
 	if err != nil {
 		res.err = fmt.Errorf("%s pipe: %w", t.name, err)

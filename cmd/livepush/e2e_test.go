@@ -472,6 +472,47 @@ func TestE2EBadInput(t *testing.T) {
 	}
 }
 
+// TestE2ECorruptImage: an image whose header is fine but whose body is cut short. livepush decodes it
+// while ffmpeg starts (see still.go), so ffmpeg may have been started; the run must still end at once
+// with exit 2 and the error as the last line, without a restart, with no output file (ffmpeg never got
+// past opening its inputs), and, checked in startLivepush's cleanup, no ffmpeg and no FIFO left.
+func TestE2ECorruptImage(t *testing.T) {
+	t.Parallel()
+	needTools(t, false)
+	_, wav := sampleFiles(t)
+	dir := t.TempDir()
+	whole := makeQuadPNG(t, filepath.Join(dir, "whole.png"), 640)
+	b, err := os.ReadFile(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.png")
+	if err := os.WriteFile(cut, b[:len(b)*2/3], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.flv")
+	p := startLivepush(t, lpOpts{}, "stream", "--image", cut, "--audio", wav, "-o", out)
+	code := p.Wait(15 * time.Second)
+	stderr := p.Stderr.String()
+	lines := nonEmptyLines(stderr)
+	t.Logf("exit %d after %v; stderr:\n%s", code, p.Wall().Round(time.Millisecond), stderr)
+	if code != 2 {
+		t.Errorf("exit code %d, want 2", code)
+	}
+	if p.Wall() > 3*time.Second {
+		t.Errorf("took %v, want under 3 s", p.Wall())
+	}
+	if len(lines) == 0 || !strings.HasPrefix(lines[len(lines)-1], "livepush: ") || !strings.Contains(lines[len(lines)-1], "cut.png") {
+		t.Errorf("the last line of stderr is not the error naming the file")
+	}
+	if strings.Contains(stderr, "restart") || strings.Contains(stderr, "panic:") {
+		t.Errorf("a restart or a panic on stderr")
+	}
+	if fileExists(out) {
+		t.Errorf("output file %s was created", out)
+	}
+}
+
 // TestE2EKeyNotLogged: with --log-level debug the stream key never appears on stdout or stderr, while it
 // is really used (the server records under that name); with --log-format json every stderr line is a
 // JSON object.

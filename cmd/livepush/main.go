@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -203,8 +202,7 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 		return bad(errors.New("--max-restarts must not be negative"))
 	}
 
-	img, err := frames.LoadImage(c.String("image"), enc.Width, enc.Height, fit)
-	if err != nil {
+	if err := frames.CheckImage(c.String("image")); err != nil {
 		return bad(err)
 	}
 	pcm, err := frames.OpenPCM(c.String("audio"), enc.SampleRate, enc.Channels, c.Bool("loop"))
@@ -216,14 +214,8 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 	if n := pcm.Samples(); n > 0 {
 		total = orchestrator.FramesFor(n, enc.SampleRate, enc.FPS)
 	}
-
-	// From here on livepush only waits: on timers, pipes and ffmpeg. One P
-	// spares the scheduler the hand-offs between idle Ps that, measured at
-	// 1280x720, cost 15 % of livepush's own CPU. The image above was resized
-	// on every core.
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
-	}
+	img := loadStill(c.String("image"), enc.Width, enc.Height, fit, oneProc())
+	defer img.wait()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
