@@ -144,7 +144,7 @@ func New(cfg Config) (*Supervisor, error) {
 	s := &Supervisor{
 		cfg:    cfg,
 		ffmpeg: path,
-		video:  newTrack("video", window, videoFill(cfg.Video, cfg.Encoding.FrameBytes())),
+		video:  newTrack("video", window, videoFill(cfg.Video, cfg.Encoding.FrameBytes(), true)),
 		audio:  newTrack("audio", window, audioFill(cfg.Audio, cfg.Encoding)),
 	}
 	s.video.splice = true

@@ -63,9 +63,12 @@ func (t *track) unit(n int64) ([]byte, error) {
 	return t.ring[n%int64(len(t.ring))], nil
 }
 
-// videoFill reads frames from src; after the source ends it repeats the last one.
-func videoFill(src VideoSource, size int) func(int64, []byte) ([]byte, error) {
-	var last []byte
+// videoFill reads frames from src; after the source ends it repeats the last
+// one. With huge set, a frame the source returns a second time (a still
+// image) is from then on served from a copy in huge pages (see hugeCopy).
+func videoFill(src VideoSource, size int, huge bool) func(int64, []byte) ([]byte, error) {
+	var last, fromSrc []byte // what was returned, and what the source gave for it
+	copied := false
 	return func(int64, []byte) ([]byte, error) {
 		f, err := src.NextFrame()
 		switch {
@@ -76,7 +79,13 @@ func videoFill(src VideoSource, size int) func(int64, []byte) ([]byte, error) {
 		case len(f) != size:
 			return nil, fmt.Errorf("frame of %d bytes, want %d", len(f), size)
 		}
-		last = f
+		if len(f) > 0 && len(fromSrc) == len(f) && &f[0] == &fromSrc[0] {
+			if huge && !copied {
+				last, copied = hugeCopy(f), true
+			}
+			return last, nil
+		}
+		last, fromSrc, copied = f, f, false
 		return f, nil
 	}
 }

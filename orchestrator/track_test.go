@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -27,7 +28,7 @@ func (v *countingVideo) NextFrame() ([]byte, error) {
 func frameNo(b []byte) int64 { return int64(binary.LittleEndian.Uint64(b)) }
 
 func TestTrackReplay(t *testing.T) {
-	tr := newTrack("video", 10, videoFill(&countingVideo{}, 8))
+	tr := newTrack("video", 10, videoFill(&countingVideo{}, 8, false))
 	for n := int64(0); n < 25; n++ {
 		b, err := tr.unit(n)
 		if err != nil || frameNo(b) != n {
@@ -53,18 +54,18 @@ func TestTrackReplay(t *testing.T) {
 }
 
 func TestVideoFillRepeatsLastFrameAfterEOF(t *testing.T) {
-	tr := newTrack("video", 4, videoFill(&countingVideo{limit: 3}, 8))
+	tr := newTrack("video", 4, videoFill(&countingVideo{limit: 3}, 8, false))
 	for n, want := range []int64{0, 1, 2, 2, 2} {
 		if b, err := tr.unit(int64(n)); err != nil || frameNo(b) != want {
 			t.Fatalf("unit(%d) = %d, %v; want %d", n, frameNo(b), err, want)
 		}
 	}
-	empty := newTrack("video", 4, videoFill(&countingVideo{limit: -1}, 8))
-	empty.fill = videoFill(sourceFunc(func() ([]byte, error) { return nil, io.EOF }), 8)
+	empty := newTrack("video", 4, videoFill(&countingVideo{limit: -1}, 8, false))
+	empty.fill = videoFill(sourceFunc(func() ([]byte, error) { return nil, io.EOF }), 8, false)
 	if _, err := empty.unit(0); !errors.Is(err, errSource) {
 		t.Errorf("empty source: err = %v, want errSource", err)
 	}
-	wrong := newTrack("video", 4, videoFill(sourceFunc(func() ([]byte, error) { return make([]byte, 5), nil }), 8))
+	wrong := newTrack("video", 4, videoFill(sourceFunc(func() ([]byte, error) { return make([]byte, 5), nil }), 8, false))
 	if _, err := wrong.unit(0); !errors.Is(err, errSource) {
 		t.Errorf("short frame: err = %v, want errSource", err)
 	}
@@ -123,7 +124,7 @@ func TestTrackSteadyStateAllocs(t *testing.T) {
 	e := Encoding{SampleRate: 24000, FPS: 25, Channels: 1}
 	audio := newTrack("audio", 50, audioFill(zeroReader{}, e))
 	still := make([]byte, 256*256*3)
-	video := newTrack("video", 50, videoFill(sourceFunc(func() ([]byte, error) { return still, nil }), len(still)))
+	video := newTrack("video", 50, videoFill(sourceFunc(func() ([]byte, error) { return still, nil }), len(still), true))
 	n := int64(0)
 	for ; n < 100; n++ { // fill the rings once
 		audio.unit(n)
@@ -156,4 +157,62 @@ func TestSupervisorAudioRingPreallocated(t *testing.T) {
 	if a := testing.AllocsPerRun(200, func() { s.audio.unit(n); n++ }); a != 0 {
 		t.Errorf("audio chunk allocates %v times while the ring fills", a)
 	}
+}
+
+// TestVideoFillStillInHugePages: a frame the source repeats is served from one
+// copy with the same bytes; on Linux 6.1+ that copy is backed by huge pages.
+func TestVideoFillStillInHugePages(t *testing.T) {
+	still := make([]byte, 1920*1080*3)
+	for i := range still {
+		still[i] = byte(i % 251)
+	}
+	before := anonHugeKB(t)
+	fill := videoFill(sourceFunc(func() ([]byte, error) { return still, nil }), len(still), true)
+	first, err := fill(0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &first[0] != &still[0] {
+		t.Error("the first frame is not the source's own slice")
+	}
+	second, _ := fill(1, nil)
+	third, _ := fill(2, nil)
+	if !bytes.Equal(second, still) || len(second) != len(still) {
+		t.Fatal("the repeated frame differs from the source's")
+	}
+	if &second[0] != &third[0] {
+		t.Error("the repeated frame was copied more than once")
+	}
+	after := anonHugeKB(t)
+	t.Logf("huge pages: %d KiB -> %d KiB; copy at %p, source at %p", before, after, &second[0], &still[0])
+	if &second[0] != &still[0] && after-before < 4096 {
+		t.Errorf("the copy is not in huge pages: AnonHugePages grew by %d KiB, want >= 4096", after-before)
+	}
+	// A new frame from the source is passed on as it is.
+	other := bytes.Clone(still)
+	fill = videoFill(sourceFunc(func() ([]byte, error) { other = bytes.Clone(other); return other, nil }), len(still), true)
+	for n := int64(0); n < 3; n++ {
+		f, _ := fill(n, nil)
+		if &f[0] != &other[0] {
+			t.Fatalf("frame %d of a moving source was not passed on as it is", n)
+		}
+	}
+}
+
+// anonHugeKB is this process's AnonHugePages, or -1 outside Linux.
+func anonHugeKB(t *testing.T) int {
+	b, err := os.ReadFile("/proc/self/smaps_rollup")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "AnonHugePages:" {
+			n, err := strconv.Atoi(f[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	return -1
 }
