@@ -21,7 +21,6 @@ import (
 // them blocks, and an ordinary syscall wakes sysmon too.
 type alarm struct {
 	ctx  context.Context
-	fd   uintptr // f's; f.Fd() would make f blocking
 	f    *os.File
 	rc   syscall.RawConn
 	stop func() bool
@@ -29,6 +28,7 @@ type alarm struct {
 	// read is a.readExpirations, bound once: a closure made per wait would
 	// allocate every frame.
 	read  func(fd uintptr) bool
+	arm   time.Duration // what the next read arms the timer for
 	errno syscall.Errno
 	count uint64
 }
@@ -52,7 +52,7 @@ func newAlarm(ctx context.Context) (*alarm, error) {
 		f.Close()
 		return nil, err
 	}
-	a := &alarm{ctx: ctx, fd: fd, f: f, rc: rc}
+	a := &alarm{ctx: ctx, f: f, rc: rc}
 	a.read = a.readExpirations
 	// A deadline in the past ends a pending read at once and every later one.
 	a.stop = context.AfterFunc(ctx, func() { f.SetReadDeadline(time.Unix(1, 0)) })
@@ -65,11 +65,7 @@ func (a *alarm) wait(d time.Duration) error {
 	if d <= 0 {
 		return a.ctx.Err()
 	}
-	// struct itimerspec: it_interval (zero: one shot), then it_value.
-	spec := [4]int64{0, 0, int64(d / time.Second), int64(d % time.Second)}
-	if _, _, errno := syscall.RawSyscall6(syscall.SYS_TIMERFD_SETTIME, a.fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0); errno != 0 {
-		return fmt.Errorf("timerfd_settime: %w", errno)
-	}
+	a.arm = d
 	err := a.rc.Read(a.read)
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
@@ -77,14 +73,25 @@ func (a *alarm) wait(d time.Duration) error {
 	case err != nil:
 		return err
 	case a.errno != 0:
-		return fmt.Errorf("timerfd read: %w", a.errno)
+		return fmt.Errorf("timerfd: %w", a.errno)
 	}
 	return a.ctx.Err()
 }
 
-// readExpirations reads the timer's expiration count; EAGAIN means not yet
-// expired, and the poller waits.
+// readExpirations first arms the timer for a.arm and goes to the poller
+// without a read(2) that could only say EAGAIN: one system call a frame
+// saved. Arming happens here, inside RawRead, because RawRead forgets any
+// readiness seen before it began: a timer armed earlier could expire unseen.
+// Then it reads the expiration count; EAGAIN means not yet, and the poller
+// waits.
 func (a *alarm) readExpirations(fd uintptr) bool {
+	if d := a.arm; d > 0 {
+		a.arm = 0
+		// struct itimerspec: it_interval (zero: one shot), then it_value.
+		spec := [4]int64{0, 0, int64(d / time.Second), int64(d % time.Second)}
+		_, _, a.errno = syscall.RawSyscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
+		return a.errno != 0
+	}
 	_, _, a.errno = syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&a.count)), 8)
 	return a.errno != syscall.EAGAIN
 }

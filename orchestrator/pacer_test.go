@@ -91,6 +91,26 @@ func TestAlarmCancel(t *testing.T) {
 	}
 }
 
+// TestAlarmShortWaits: waits shorter than the time to arm and poll still end
+// (an expiry before the poller looks must not be lost).
+func TestAlarmShortWaits(t *testing.T) {
+	a := newTestAlarm(t, context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, d := range []time.Duration{1, 10, 100, time.Microsecond, 10 * time.Microsecond} {
+			for range 200 {
+				a.wait(d)
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("a short wait never ended")
+	}
+}
+
 // TestPacerWaitAllocs waits for real (1 ms a frame): sleeping must not allocate.
 func TestPacerWaitAllocs(t *testing.T) {
 	a := newTestAlarm(t, context.Background())
