@@ -33,11 +33,12 @@ func newPipeDir() (*pipeDir, error) {
 
 func (p *pipeDir) remove() error { return os.RemoveAll(p.dir) }
 
-// openWriter opens the FIFO at path for writing. The open blocks until ffmpeg
+// openWriter opens the FIFO at path for writing, with a buffer of size bytes
+// if the kernel allows it, else of defaultPipeSize. The open blocks until ffmpeg
 // opens the other end, and ffmpeg opens its inputs one after the other, so
 // each FIFO is opened on its own; ctx cancels a pending open by briefly
 // becoming the reader it waits for.
-func openWriter(ctx context.Context, path string) (*os.File, error) {
+func openWriter(ctx context.Context, path string, size int) (*os.File, error) {
 	type result struct {
 		f   *os.File
 		err error
@@ -52,7 +53,10 @@ func openWriter(ctx context.Context, path string) (*os.File, error) {
 		if r.err != nil {
 			return nil, fmt.Errorf("fifo: %w", r.err)
 		}
-		setPipeSize(r.f, pipeSize)
+		// Failure is harmless: a smaller buffer works, with more wake-ups.
+		if setPipeSize(r.f, size) != nil && size > defaultPipeSize {
+			setPipeSize(r.f, defaultPipeSize)
+		}
 		return r.f, nil
 	case <-ctx.Done():
 		if rd, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
@@ -65,7 +69,33 @@ func openWriter(ctx context.Context, path string) (*os.File, error) {
 	}
 }
 
-// pipeSize is the FIFO buffer asked for: 1 MiB, the largest an unprivileged
-// process may set by default, so a writer is rarely blocked by a short
-// pause of ffmpeg's reader.
-const pipeSize = 1 << 20
+// defaultPipeSize is 1 MiB, the largest FIFO buffer an unprivileged process
+// may set by default (fs.pipe-max-size).
+const defaultPipeSize = 1 << 20
+
+// maxPipeSize bounds what is asked for a video FIFO.
+const maxPipeSize = 16 << 20
+
+// videoPipeSize is the buffer asked for a video FIFO: room for a whole frame,
+// so that a frame goes in with one write and ffmpeg reads it with one read,
+// instead of a frame larger than the buffer going in pieces, each a wake-up
+// of both sides (three a frame at 1280x720 in 1 MiB). The kernel grants more
+// than fs.pipe-max-size only to a process with CAP_SYS_RESOURCE; otherwise
+// the FIFO gets defaultPipeSize. Spliced frames are references to livepush's
+// memory, so a large buffer costs no memory.
+func videoPipeSize(frameBytes int) int { return pipeSizeFor(frameBytes, defaultPipeSize) }
+
+// audioPipeSize is the buffer asked for an audio FIFO: a second of PCM, at
+// least the 64 KiB default. Pipe buffers count against a per-user limit
+// (fs.pipe-user-pages-soft, 64 MiB), past which new pipes get 8 KiB: 1 MiB
+// for 48 KB/s of speech was most of what a stream counted.
+func audioPipeSize(bytesPerSecond int) int { return pipeSizeFor(bytesPerSecond, 64<<10) }
+
+// pipeSizeFor is the smallest power of two >= n, within [least, maxPipeSize].
+func pipeSizeFor(n, least int) int {
+	size := least
+	for size < n && size < maxPipeSize {
+		size *= 2
+	}
+	return size
+}

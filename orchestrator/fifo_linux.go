@@ -9,12 +9,20 @@ import (
 // syscall does not name.
 const fSetPipeSz = 1031
 
-// setPipeSize enlarges the kernel buffer of a pipe. Failure is harmless: the
-// default buffer works, only with more wake-ups.
-func setPipeSize(f *os.File, size int) {
-	if rc, err := f.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) {
-			syscall.Syscall(syscall.SYS_FCNTL, fd, fSetPipeSz, uintptr(size))
-		})
+// setPipeSize sets the kernel buffer of a pipe to size bytes.
+func setPipeSize(f *os.File, size int) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
 	}
+	var errno syscall.Errno
+	if err := rc.Control(func(fd uintptr) {
+		_, _, errno = syscall.Syscall(syscall.SYS_FCNTL, fd, fSetPipeSz, uintptr(size))
+	}); err != nil {
+		return err
+	}
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }

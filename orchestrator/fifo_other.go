@@ -5,4 +5,4 @@ package orchestrator
 import "os"
 
 // setPipeSize does nothing where F_SETPIPE_SZ does not exist.
-func setPipeSize(*os.File, int) {}
+func setPipeSize(*os.File, int) error { return nil }

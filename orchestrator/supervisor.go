@@ -139,8 +139,9 @@ func New(cfg Config) (*Supervisor, error) {
 	}
 	// The window must also outlast the frames a full pipe holds: spliced
 	// frames are read by ffmpeg straight from their memory.
+	videoPipe := videoPipeSize(cfg.Encoding.FrameBytes())
 	window := max(int(cfg.ReplayWindow*time.Duration(cfg.Encoding.FPS)/time.Second), 2*cfg.Encoding.FPS,
-		pipeSize/cfg.Encoding.FrameBytes()+2)
+		videoPipe/cfg.Encoding.FrameBytes()+2)
 	s := &Supervisor{
 		cfg:    cfg,
 		ffmpeg: path,
@@ -148,6 +149,8 @@ func New(cfg Config) (*Supervisor, error) {
 		audio:  newTrack("audio", window, audioFill(cfg.Audio, cfg.Encoding)),
 	}
 	s.video.splice = true
+	s.video.pipeSize = videoPipe
+	s.audio.pipeSize = audioPipeSize(cfg.Encoding.SampleRate * 2 * cfg.Encoding.Channels)
 	// One block for every audio slot up front, so that no chunk allocates,
 	// not even while the ring fills during the first ReplayWindow.
 	chunk := cfg.Encoding.MaxChunkBytes()

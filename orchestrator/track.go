@@ -35,6 +35,8 @@ type track struct {
 	// splice writes units with vmsplice; only for units that are never
 	// changed after fill returns them.
 	splice bool
+	// pipeSize is the FIFO buffer asked for.
+	pipeSize int
 	// fill produces unit n, reusing buf (the ring slot's old unit) if it can.
 	fill func(n int64, buf []byte) ([]byte, error)
 }
@@ -137,7 +139,7 @@ func feed(ctx, abort context.Context, path string, t *track, from, end int64, p 
 			return res
 		}
 	}
-	f, err := openWriter(abort, path)
+	f, err := openWriter(abort, path, t.pipeSize)
 	if err != nil {
 		res.err = fmt.Errorf("%s pipe: %w", t.name, err)
 		return res
