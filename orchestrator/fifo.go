@@ -85,10 +85,13 @@ const maxPipeSize = 16 << 20
 // memory, so a large buffer costs no memory.
 func videoPipeSize(frameBytes int) int { return pipeSizeFor(frameBytes, defaultPipeSize) }
 
-// audioPipeSize is the buffer asked for an audio FIFO: a second of PCM, at
-// least the 64 KiB default. Pipe buffers count against a per-user limit
-// (fs.pipe-user-pages-soft, 64 MiB), past which new pipes get 8 KiB: 1 MiB
-// for 48 KB/s of speech was most of what a stream counted.
+// audioPipeSize is the buffer asked for the audio FIFO of a realtime stream:
+// a second of PCM, at least the 64 KiB default. Pipe buffers count against a
+// per-user limit (fs.pipe-user-pages-soft, 64 MiB), past which new pipes get
+// 8 KiB, and realtime is where many streams run side by side: 1 MiB for
+// 48 KB/s of speech was half of what a stream counted. Unpaced, the audio
+// FIFO keeps 1 MiB: with 64 KiB the writer woke for every chunk ffmpeg read,
+// and a 256x256 render took 15 % longer.
 func audioPipeSize(bytesPerSecond int) int { return pipeSizeFor(bytesPerSecond, 64<<10) }
 
 // pipeSizeFor is the smallest power of two >= n, within [least, maxPipeSize].

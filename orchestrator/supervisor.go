@@ -150,7 +150,10 @@ func New(cfg Config) (*Supervisor, error) {
 	}
 	s.video.splice = true
 	s.video.pipeSize = videoPipe
-	s.audio.pipeSize = audioPipeSize(cfg.Encoding.SampleRate * 2 * cfg.Encoding.Channels)
+	s.audio.pipeSize = defaultPipeSize
+	if cfg.Realtime {
+		s.audio.pipeSize = audioPipeSize(cfg.Encoding.SampleRate * 2 * cfg.Encoding.Channels)
+	}
 	// One block for every audio slot up front, so that no chunk allocates,
 	// not even while the ring fills during the first ReplayWindow.
 	chunk := cfg.Encoding.MaxChunkBytes()
