@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/disintegration/imaging"
 )
 
 // bgrAt returns the B, G, R bytes of pixel (x, y) of f.
@@ -256,6 +258,65 @@ func BenchmarkLoadImage1920x1080(b *testing.B) {
 	for b.Loop() {
 		if _, err := LoadImage("../testdata/sample.png", 1920, 1080, FitStretch); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestAnyToBGR24MatchesClone: the direct conversions give the very bytes of
+// the general path (imaging.Clone to NRGBA, then ToBGR24), for the image
+// types decoders return, sub-images and translucent pixels included.
+func TestAnyToBGR24MatchesClone(t *testing.T) {
+	const w, h = 37, 21
+	rgba := image.NewRGBA(image.Rect(0, 0, w+5, h+3))
+	nrgba := image.NewNRGBA(image.Rect(0, 0, w+5, h+3))
+	ycc := image.NewYCbCr(image.Rect(0, 0, w+5, h+3), image.YCbCrSubsampleRatio420)
+	gray := image.NewGray(image.Rect(0, 0, w+5, h+3))
+	for y := 0; y < h+3; y++ {
+		for x := 0; x < w+5; x++ {
+			a := uint8(x * 255 / (w + 4))
+			if y%3 == 0 {
+				a = 255
+			}
+			c := color.NRGBA{uint8(x * 7), uint8(y * 11), uint8(x*y + 3), a}
+			nrgba.SetNRGBA(x, y, c)
+			rgba.Set(x, y, c)
+			gray.SetGray(x, y, color.Gray{uint8(x*5 + y)})
+		}
+	}
+	for i := range ycc.Y {
+		ycc.Y[i] = uint8(i * 3)
+	}
+	for i := range ycc.Cb {
+		ycc.Cb[i], ycc.Cr[i] = uint8(i*5), uint8(255-i)
+	}
+	sub := image.Rect(2, 1, w+2, h+1)
+	for _, img := range []image.Image{rgba, nrgba, ycc, gray,
+		rgba.SubImage(sub), nrgba.SubImage(sub), ycc.SubImage(sub)} {
+		want := ToBGR24(imaging.Clone(img))
+		got := anyToBGR24(img)
+		if m, ok := img.(*image.RGBA); ok {
+			// Premultiplied already: over black the stored colour is exact, where
+			// the general path un-premultiplies and rounds twice (off by one).
+			exact := make([]byte, 0, len(got))
+			b := m.Bounds()
+			for y := b.Min.Y; y < b.Max.Y; y++ {
+				for x := b.Min.X; x < b.Max.X; x++ {
+					c := m.RGBAAt(x, y)
+					exact = append(exact, c.B, c.G, c.R)
+				}
+			}
+			if !bytes.Equal(got, exact) {
+				t.Errorf("%T %v: not the premultiplied colours", img, b)
+			}
+			for i := range want {
+				if d := int(got[i]) - int(want[i]); d < -1 || d > 1 {
+					t.Fatalf("%T %v: byte %d is %d, the general path %d", img, b, i, got[i], want[i])
+				}
+			}
+			continue
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%T %v: direct conversion differs from the general path", img, img.Bounds())
 		}
 	}
 }

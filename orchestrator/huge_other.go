@@ -2,5 +2,5 @@
 
 package orchestrator
 
-// hugeCopy returns b: only Linux collapses memory into huge pages on request.
-func hugeCopy(b []byte) []byte { return b }
+// inHugePages returns b: only Linux backs memory with huge pages on request.
+func inHugePages(b []byte) []byte { return b }

@@ -67,10 +67,10 @@ func (t *track) unit(n int64) ([]byte, error) {
 
 // videoFill reads frames from src; after the source ends it repeats the last
 // one. With huge set, a frame the source returns a second time (a still
-// image) is from then on served from a copy in huge pages (see hugeCopy).
+// image) is from then on served in huge pages (see inHugePages).
 func videoFill(src VideoSource, size int, huge bool) func(int64, []byte) ([]byte, error) {
 	var last, fromSrc []byte // what was returned, and what the source gave for it
-	copied := false
+	settled := false // f has been through inHugePages
 	return func(int64, []byte) ([]byte, error) {
 		f, err := src.NextFrame()
 		switch {
@@ -82,12 +82,12 @@ func videoFill(src VideoSource, size int, huge bool) func(int64, []byte) ([]byte
 			return nil, fmt.Errorf("frame of %d bytes, want %d", len(f), size)
 		}
 		if len(f) > 0 && len(fromSrc) == len(f) && &f[0] == &fromSrc[0] {
-			if huge && !copied {
-				last, copied = hugeCopy(f), true
+			if huge && !settled {
+				last, settled = inHugePages(f), true
 			}
 			return last, nil
 		}
-		last, fromSrc, copied = f, f, false
+		last, fromSrc, settled = f, f, false
 		return f, nil
 	}
 }

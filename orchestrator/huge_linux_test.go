@@ -1,0 +1,48 @@
+package orchestrator
+
+import (
+	"syscall"
+	"testing"
+	"unsafe"
+)
+
+// alignedBuf returns n bytes on a 2 MiB boundary with capacity c.
+func alignedBuf(n, c int) []byte {
+	buf := make([]byte, c+hugePage)
+	off := (hugePage - int(uintptr(unsafe.Pointer(&buf[0]))%hugePage)) % hugePage
+	return buf[off : off+n : off+c]
+}
+
+// collapseWorks reports whether this kernel collapses memory on request.
+func collapseWorks() bool {
+	b := alignedBuf(hugePage, hugePage)
+	for i := range b {
+		b[i] = 1
+	}
+	return syscall.Madvise(b, madvCollapse) == nil
+}
+
+// TestInHugePagesAligned: a frame on a 2 MiB boundary (as package frames
+// allocates them) is collapsed where it is, not copied, and keeps its bytes.
+func TestInHugePagesAligned(t *testing.T) {
+	const n = 1280 * 720 * 3
+	b := alignedBuf(n, 4<<20)
+	for i := range b {
+		b[i] = byte(i % 253)
+	}
+	before := anonHugeKB(t)
+	got := inHugePages(b)
+	if &got[0] != &b[0] || len(got) != n {
+		t.Fatal("an aligned frame was copied")
+	}
+	after := anonHugeKB(t)
+	t.Logf("huge pages: %d KiB -> %d KiB", before, after)
+	if collapseWorks() && after-before < 4096 {
+		t.Errorf("AnonHugePages grew by %d KiB, want >= 4096", after-before)
+	}
+	for i := range got {
+		if got[i] != byte(i%253) {
+			t.Fatalf("byte %d changed", i)
+		}
+	}
+}
