@@ -70,7 +70,7 @@ func (t *track) unit(n int64) ([]byte, error) {
 // image) is from then on served in huge pages (see inHugePages).
 func videoFill(src VideoSource, size int, huge bool) func(int64, []byte) ([]byte, error) {
 	var last, fromSrc []byte // what was returned, and what the source gave for it
-	settled := false // f has been through inHugePages
+	settled := false         // f has been through inHugePages
 	return func(int64, []byte) ([]byte, error) {
 		f, err := src.NextFrame()
 		switch {
