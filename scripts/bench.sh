@@ -36,7 +36,8 @@
 #
 # Environment: BENCH_LONG=1 (full lengths, 3+ repeats), BENCH_PORT (first port to try, 19460),
 # BENCH_REPEAT (repeats per measured run), BENCH_SCALE_KS (e.g. "2 4 8"), BENCH_SCALE_TOOLS (of
-# "lp ffraw ffpng"; quick: "lp ffraw"), BENCH_SKIP (e.g. "scale cpu":
+# "lp ffraw ffpng"; quick: "lp ffraw"), BENCH_SCALE_REFINE (halvings of the gap between the last K
+# held and the first failed, 2), BENCH_SKIP (e.g. "scale cpu":
 # leave out unpaced, cpu, pacing or scale), BENCH_KEEP=1 (keep the work directory),
 # BENCH_OUT (results directory, bench-results).
 set -euo pipefail
@@ -64,6 +65,7 @@ if [ $LONG = 1 ]; then
 	SCALE_SECONDS=20
 	SCALE_KS=${BENCH_SCALE_KS:-"1 4 8 12 16 18 20 22 24 26 28 30 32 36 40 48"}
 	SCALE_TOOLS=${BENCH_SCALE_TOOLS:-"lp ffraw ffpng"}
+	SCALE_REFINE=${BENCH_SCALE_REFINE:-2}
 	# media seconds per unpaced run: size=seconds (each run a few seconds of x264 at full speed)
 	UNPACED_SIZES="256x256=120 1280x720=32 1920x1080=16"
 else
@@ -74,6 +76,7 @@ else
 	SCALE_SECONDS=15
 	SCALE_KS=${BENCH_SCALE_KS:-"12 20 26 32 40"}
 	SCALE_TOOLS=${BENCH_SCALE_TOOLS:-"lp ffraw"}
+	SCALE_REFINE=${BENCH_SCALE_REFINE:-2}
 	UNPACED_SIZES="256x256=30 1280x720=10 1920x1080=5"
 fi
 CPU_SIZES="256x256 1280x720 1920x1080" # the targets are for 720p and 1080p; 256x256 for context
@@ -514,6 +517,26 @@ scale() {
 		done
 		[ $any = 1 ] || break
 	done
+	# The grid is coarse: narrow each tool's gap between the last K it held and the first it failed
+	# by halving it, SCALE_REFINE times, the tools taking turns again.
+	local step pass fail mid
+	SCALE_EXTRA=""
+	for step in $(seq 1 "$SCALE_REFINE"); do
+		for tool in $SCALE_TOOLS; do
+			pass=${VAL[scale_$tool]}
+			fail=${VAL[scale_fail_$tool]}
+			isnum "$fail" && [ $((fail - pass)) -gt 1 ] || continue
+			mid=$(((pass + fail) / 2))
+			SCALE_EXTRA="$SCALE_EXTRA $tool:$mid"
+			say "scale ${TOOL_NAME[$tool]}: narrowing (held $pass, failed $fail): $mid streams for ${SCALE_SECONDS} s"
+			scale_run "$tool" "$mid"
+			if [ "$SCALE_BAD" != 0 ] && [ $((SCALE_BAD * 4)) -lt "$mid" ]; then
+				say "scale ${TOOL_NAME[$tool]}: $mid streams again"
+				scale_run "$tool" "$mid"
+			fi
+			if [ "$SCALE_BAD" = 0 ]; then VAL[scale_$tool]=$mid; else VAL[scale_fail_$tool]=$mid; fi
+		done
+	done
 	for tool in $SCALE_TOOLS; do
 		[ -n "${VAL[scale_fail_$tool]}" ] || VAL[scale_fail_$tool]="none up to ${SCALE_KS##* }"
 	done
@@ -575,11 +598,11 @@ TABLE=$WORK/table.md
 	if ! skipped scale; then
 		l=${VAL[scale_lp]:-NA}
 		[ "$SCALE_TOOLS" = lp ] &&
-			echo "| scale: concurrent 256x256 gop-1 realtime streams, none behind (${SCALE_SECONDS} s each; K tried: $SCALE_KS; first failing: ${VAL[scale_fail_lp]:-?}) | $l | not run | | >= ffmpeg's | n/a |"
+			echo "| scale: concurrent 256x256 gop-1 realtime streams, none behind (${SCALE_SECONDS} s each; K tried: $SCALE_KS, then${SCALE_EXTRA:- nothing more}; first failing: ${VAL[scale_fail_lp]:-?}) | $l | not run | | >= ffmpeg's | n/a |"
 		for t in $SCALE_TOOLS; do
 			[ "$t" = lp ] && continue
 			f=${VAL[scale_$t]:-NA}; r=$(ratio "$l" "$f" %.2f)
-			echo "| scale: concurrent 256x256 gop-1 realtime streams, none behind, vs ${TOOL_NAME[$t]} (${SCALE_SECONDS} s each; K tried: $SCALE_KS; first failing: livepush ${VAL[scale_fail_lp]:-?}, ffmpeg ${VAL[scale_fail_$t]:-?}) | $l | $f | $r | >= ffmpeg's | $(pf "$r" '>=' 1) |"
+			echo "| scale: concurrent 256x256 gop-1 realtime streams, none behind, vs ${TOOL_NAME[$t]} (${SCALE_SECONDS} s each; K tried: $SCALE_KS, then narrowing${SCALE_EXTRA:- nothing}; first failing: livepush ${VAL[scale_fail_lp]:-?}, ffmpeg ${VAL[scale_fail_$t]:-?}) | $l | $f | $r | >= ffmpeg's | $(pf "$r" '>=' 1) |"
 		done
 	fi
 } >"$TABLE"
