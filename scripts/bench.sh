@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench.sh: livepush side by side with plain ffmpeg (issue 4), in one go:
 #
-#   bash scripts/bench.sh                 # quick: a few minutes
+#   bash scripts/bench.sh                 # quick: about 8 minutes
 #   BENCH_LONG=1 bash scripts/bench.sh    # the full lengths the issue names (2-minute pacing stream, ...)
 #
 # Installs what is missing (ffmpeg, nginx + libnginx-mod-rtmp, Go), builds livepush and the helper
@@ -73,8 +73,8 @@ else
 	UNPACED_REPEAT=${BENCH_REPEAT:-5}
 	CPU_SECONDS=20
 	PACE_SECONDS=30
-	SCALE_SECONDS=15
-	SCALE_KS=${BENCH_SCALE_KS:-"12 20 26 32 40"}
+	SCALE_SECONDS=12
+	SCALE_KS=${BENCH_SCALE_KS:-"16 24 32 40"}
 	SCALE_TOOLS=${BENCH_SCALE_TOOLS:-"lp ffraw"}
 	SCALE_REFINE=${BENCH_SCALE_REFINE:-2}
 	UNPACED_SIZES="256x256=30 1280x720=10 1920x1080=5"

@@ -9,10 +9,28 @@ import (
 	"bytes"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
+
+// waitStderr waits until livepush's stderr contains s, or returns false when livepush exits first or
+// timeout passes.
+func waitStderr(p *lpProc, s string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(p.Stderr.String(), s) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-p.done:
+			return strings.Contains(p.Stderr.String(), s)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return true
+}
 
 // sleepUntil waits until t, or returns false early if livepush exits first.
 func sleepUntil(p *lpProc, at time.Time) bool {
@@ -137,7 +155,12 @@ func TestE2EStopBySignal(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.flv")
 			p := startLivepush(t, lpOpts{}, "stream", "--image", img, "--audio", wav, "-o", out)
 			child := p.WaitChild(0, 10*time.Second)
-			// Let it stream for ~2 s. (ffmpeg writes a file in large blocks: its size says little.)
+			// Let it stream for ~2 s from its first packet: a loaded machine has taken over 2 s to
+			// start ffmpeg, and a stop before that leaves no FLV at all. (ffmpeg writes a file in large
+			// blocks: its size says little.)
+			if !waitStderr(p, "ffmpeg is publishing", 20*time.Second) {
+				t.Fatalf("ffmpeg never published; stderr:\n%s", tail(p.Stderr.String(), 30))
+			}
 			if !sleepUntil(p, time.Now().Add(2*time.Second)) {
 				t.Fatalf("livepush ended before the signal (code %d); stderr:\n%s", p.code, tail(p.Stderr.String(), 30))
 			}
