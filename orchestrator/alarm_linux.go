@@ -33,6 +33,9 @@ type alarm struct {
 	count uint64
 }
 
+// itimerspec is struct itimerspec; Timespec has the platform's word sizes.
+type itimerspec struct{ interval, value syscall.Timespec }
+
 const (
 	clockMonotonic = 1       // CLOCK_MONOTONIC
 	tfdNonblock    = 0x800   // TFD_NONBLOCK (O_NONBLOCK)
@@ -87,8 +90,8 @@ func (a *alarm) wait(d time.Duration) error {
 func (a *alarm) readExpirations(fd uintptr) bool {
 	if d := a.arm; d > 0 {
 		a.arm = 0
-		// struct itimerspec: it_interval (zero: one shot), then it_value.
-		spec := [4]int64{0, 0, int64(d / time.Second), int64(d % time.Second)}
+		// it_interval zero: one shot.
+		spec := itimerspec{value: syscall.NsecToTimespec(int64(d))}
 		_, _, a.errno = syscall.RawSyscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
 		return a.errno != 0
 	}
