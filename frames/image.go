@@ -106,17 +106,11 @@ func anyToBGR24(img image.Image) []byte {
 // rgbaToBGR24 converts alpha-premultiplied RGBA: over black, the
 // premultiplied colour is the result.
 func rgbaToBGR24(img *image.RGBA) []byte {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	dst := newPixels(w * h * 3)
-	for y := 0; y < h; y++ {
-		src := img.Pix[img.PixOffset(b.Min.X, b.Min.Y+y):][: w*4 : w*4]
-		row := dst[y*w*3 : (y+1)*w*3 : (y+1)*w*3]
+	return rowsToBGR24(img.Pix, img.Stride, img.PixOffset, img.Bounds(), func(row, src []byte) {
 		for x, s := 0, 0; x < len(row); x, s = x+3, s+4 {
 			row[x], row[x+1], row[x+2] = src[s+2], src[s+1], src[s]
 		}
-	}
-	return dst
+	})
 }
 
 // CheckImage reads only the header of the image at path: it refuses a
@@ -125,20 +119,27 @@ func rgbaToBGR24(img *image.RGBA) []byte {
 // panics cannot be recovered). LoadImage calls it first; a program can call
 // it alone to fail fast and decode later.
 func CheckImage(path string) error {
+	if err := checkHeader(path); err != nil {
+		return fmt.Errorf("image %q: %w", path, err)
+	}
+	return nil
+}
+
+func checkHeader(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("image %q: %w", path, err)
+		return err
 	}
 	defer f.Close()
 	cfg, _, err := image.DecodeConfig(f)
 	if err != nil {
-		return fmt.Errorf("image %q: %w: %v", path, ErrNotImage, err)
+		return fmt.Errorf("%w: %v", ErrNotImage, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return fmt.Errorf("image %q: %w: empty image %dx%d", path, ErrNotImage, cfg.Width, cfg.Height)
+		return fmt.Errorf("%w: empty image %dx%d", ErrNotImage, cfg.Width, cfg.Height)
 	}
 	if cfg.Width > MaxImageSide || cfg.Height > MaxImageSide {
-		return fmt.Errorf("image %q: %w: %dx%d", path, ErrImageTooLarge, cfg.Width, cfg.Height)
+		return fmt.Errorf("%w: %dx%d", ErrImageTooLarge, cfg.Width, cfg.Height)
 	}
 	return nil
 }
@@ -162,12 +163,7 @@ func resize(img image.Image, w, h int, fit Fit) *image.NRGBA {
 // ToBGR24 converts img to packed bgr24, compositing alpha over black. It
 // works on rows of Pix: per-pixel At() is two orders of magnitude slower.
 func ToBGR24(img *image.NRGBA) []byte {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	dst := newPixels(w * h * 3)
-	for y := 0; y < h; y++ {
-		src := img.Pix[img.PixOffset(b.Min.X, b.Min.Y+y):][: w*4 : w*4]
-		row := dst[y*w*3 : (y+1)*w*3 : (y+1)*w*3]
+	return rowsToBGR24(img.Pix, img.Stride, img.PixOffset, img.Bounds(), func(row, src []byte) {
 		for x, s := 0, 0; x < len(row); x, s = x+3, s+4 {
 			r, g, bl, a := src[s], src[s+1], src[s+2], src[s+3]
 			if a != 0xff {
@@ -175,6 +171,17 @@ func ToBGR24(img *image.NRGBA) []byte {
 			}
 			row[x], row[x+1], row[x+2] = bl, g, r
 		}
+	})
+}
+
+// rowsToBGR24 makes a bgr24 frame of the rectangle b of a 4-byte-a-pixel
+// image and fills it a row at a time with conv(frame row, image row).
+func rowsToBGR24(pix []byte, stride int, offset func(x, y int) int, b image.Rectangle, conv func(row, src []byte)) []byte {
+	w, h := b.Dx(), b.Dy()
+	dst := newPixels(w * h * 3)
+	start := offset(b.Min.X, b.Min.Y)
+	for y := 0; y < h; y++ {
+		conv(dst[y*w*3:(y+1)*w*3:(y+1)*w*3], pix[start+y*stride:][:w*4:w*4])
 	}
 	return dst
 }
