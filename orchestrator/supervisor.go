@@ -150,6 +150,7 @@ func New(cfg Config) (*Supervisor, error) {
 	}
 	s.video.splice = true
 	s.video.pipeSize = videoPipe
+	s.audio.batch = audioBatch(cfg.Encoding.FPS)
 	s.audio.pipeSize = defaultPipeSize
 	if cfg.Realtime {
 		s.audio.pipeSize = audioPipeSize(cfg.Encoding.SampleRate * 2 * cfg.Encoding.Channels)

@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // countingVideo yields 8-byte frames holding their own number.
@@ -215,4 +217,82 @@ func anonHugeKB(t *testing.T) int {
 		}
 	}
 	return -1
+}
+
+// TestFeedBatchAhead: a track with batch 4 is written in blocks of four units
+// at the deadline of each block's first unit, never before it.
+func TestFeedBatchAhead(t *testing.T) {
+	const fps, units, batch = 5, 8, 4
+	tr := newTrack("audio", 16, videoFill(&countingVideo{}, 8, false))
+	tr.batch = batch
+	pd, err := newPipeDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pd.remove()
+	type arrival struct {
+		n  int64
+		at time.Time
+	}
+	got := make(chan arrival, units)
+	readErr := make(chan error, 1)
+	go func() {
+		f, err := os.OpenFile(pd.audio, os.O_RDONLY, 0)
+		if err != nil {
+			readErr <- err
+			return
+		}
+		defer f.Close()
+		buf := make([]byte, 8)
+		for {
+			if _, err := io.ReadFull(f, buf); err != nil {
+				if err == io.EOF {
+					err = nil
+				}
+				readErr <- err
+				return
+			}
+			got <- arrival{frameNo(buf), time.Now()}
+		}
+	}()
+	p := newPacer(time.Now(), 0, fps, true)
+	res := feed(context.Background(), context.Background(), pd.audio, tr, 0, units, p)
+	if res.err != nil || res.next != units {
+		t.Fatalf("feed: %d of %d, %v", res.next, units, res.err)
+	}
+	select {
+	case err := <-readErr:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("reader did not see the end of the pipe")
+	}
+	close(got)
+	n := int64(0)
+	for a := range got {
+		if a.n != n {
+			t.Fatalf("read unit %d, want %d", a.n, n)
+		}
+		block := n / batch * batch
+		if a.at.Before(p.deadline(block)) {
+			t.Errorf("unit %d arrived %v before its block's deadline", n, p.deadline(block).Sub(a.at))
+		}
+		// Written with the block's first unit, not at its own deadline.
+		if n%batch != 0 && !a.at.Before(p.deadline(block+1)) {
+			t.Errorf("unit %d arrived %v after its block began: not written with it", n, a.at.Sub(p.deadline(block)))
+		}
+		n++
+	}
+	if n != units {
+		t.Errorf("read %d units, want %d", n, units)
+	}
+}
+
+func TestAudioBatch(t *testing.T) {
+	for fps, want := range map[int]int64{1: 1, 5: 1, 25: 4, 30: 4, 50: 8, 60: 9} {
+		if got := audioBatch(fps); got != want {
+			t.Errorf("audioBatch(%d) = %d, want %d", fps, got, want)
+		}
+	}
 }
