@@ -129,7 +129,8 @@ trap 'say "interrupted"; exit 130' INT TERM
 
 # ---- build ---------------------------------------------------------------------------------------------
 say "building livepush and scripts/bench/arrivals into $BIN"
-go build -o "$BIN/livepush" ./cmd/livepush
+# livepush as the README and the Dockerfile build it: static and stripped.
+CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$BIN/livepush" ./cmd/livepush
 go build -o "$BIN/arrivals" ./scripts/bench/arrivals
 LP=$BIN/livepush
 ARR=$BIN/arrivals

@@ -34,7 +34,8 @@ ensure_go
 WORK=${DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/lpdemo.XXXXXX")}
 mkdir -p "$WORK"
 say "building livepush into $WORK"
-go build -o "$WORK/livepush" ./cmd/livepush
+# As the README builds it: static (nothing in livepush needs cgo) and stripped.
+CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$WORK/livepush" ./cmd/livepush
 
 # --- Server -------------------------------------------------------------------------------------------
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
