@@ -151,6 +151,11 @@ sleep_until() { # sleep_until EPOCH
 	[ "$(calc "$d > 0" %d)" = 1 ] && sleep "$d" || true
 }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
+children_cpu() { # children_cpu VAR: user + system seconds of this shell's reaped children into VAR
+	# (`times` in this shell, not in a $(...) subshell, whose children are its own)
+	times >"$WORK/times"
+	printf -v "$1" '%s' "$(awk 'NR==2{ for (i=1; i<=2; i++) { split($i, t, "m"); s += t[1]*60 + t[2] } printf "%.3f", s }' "$WORK/times")"
+}
 
 # cpu_s PID: CPU seconds of the whole process. schedstat gives every live thread's run time in ns;
 # /proc/PID/stat's utime+stime (clock ticks) also counts threads that have exited: take the larger
@@ -458,6 +463,10 @@ scale_run() {
 		pids+=($!)
 		PIDS+=($!)
 	done
+	# CPU of the streams (livepush with its ffmpeg, or ffmpeg): the shell's children's times, which
+	# grow by each process reaped here and nothing else while they run.
+	local cpu0 cpu1
+	children_cpu cpu0
 	for i in $(seq 1 "$k"); do
 		rc=0; wait "${pids[$((i - 1))]}" || rc=$?
 		if [ $rc != 0 ]; then
@@ -468,6 +477,7 @@ scale_run() {
 			continue
 		fi
 	done
+	children_cpu cpu1
 	local wall
 	wall=$(elapsed "$t0" "$(now)")
 	stop_rec
@@ -487,7 +497,7 @@ scale_run() {
 		fi
 	done
 	rm -f "$WORK"/arr/scale-"$tool"-"$k"-*.csv
-	note "scale $tool K=$k: $bad of $k behind; worst drift $worst_drift ms/s, worst lag growth $worst_growth s; all done after $wall s; load $(load)"
+	note "scale $tool K=$k: $bad of $k behind; worst drift $worst_drift ms/s, worst lag growth $worst_growth s; all done after $wall s; CPU per stream $(calc "($cpu1-$cpu0)/$k" %.2f) s ($(calc "100*($cpu1-$cpu0)/($k*$SCALE_SECONDS)" %.1f) % of a core per stream second); load $(load)"
 	SCALE_BAD=$bad
 }
 
