@@ -33,13 +33,18 @@ func inHugePages(b []byte) []byte {
 		}
 		return b
 	}
-	buf := make([]byte, n+hugePage)
-	off := (hugePage - int(uintptr(unsafe.Pointer(&buf[0]))%hugePage)) % hugePage
-	h := buf[off : off+n : off+n]
+	h := aligned(n, n)
 	syscall.Madvise(h, madvHugePage) // fault the copy in as huge pages
 	copy(h, b)
 	if err := syscall.Madvise(h, madvCollapse); err != nil {
 		return b
 	}
 	return h[:len(b):len(b)]
+}
+
+// aligned returns n bytes that start on a 2 MiB boundary, with capacity c.
+func aligned(n, c int) []byte {
+	buf := make([]byte, c+hugePage)
+	off := (hugePage - int(uintptr(unsafe.Pointer(&buf[0]))%hugePage)) % hugePage
+	return buf[off : off+n : off+c]
 }

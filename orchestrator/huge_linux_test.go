@@ -3,19 +3,11 @@ package orchestrator
 import (
 	"syscall"
 	"testing"
-	"unsafe"
 )
-
-// alignedBuf returns n bytes on a 2 MiB boundary with capacity c.
-func alignedBuf(n, c int) []byte {
-	buf := make([]byte, c+hugePage)
-	off := (hugePage - int(uintptr(unsafe.Pointer(&buf[0]))%hugePage)) % hugePage
-	return buf[off : off+n : off+c]
-}
 
 // collapseWorks reports whether this kernel collapses memory on request.
 func collapseWorks() bool {
-	b := alignedBuf(hugePage, hugePage)
+	b := aligned(hugePage, hugePage)
 	for i := range b {
 		b[i] = 1
 	}
@@ -26,7 +18,7 @@ func collapseWorks() bool {
 // allocates them) is collapsed where it is, not copied, and keeps its bytes.
 func TestInHugePagesAligned(t *testing.T) {
 	const n = 1280 * 720 * 3
-	b := alignedBuf(n, 4<<20)
+	b := aligned(n, 4<<20)
 	for i := range b {
 		b[i] = byte(i % 253)
 	}
