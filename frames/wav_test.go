@@ -303,7 +303,7 @@ func TestWAVFFmpegPipe(t *testing.T) {
 			t.Parallel()
 			b := ffmpeg(t, "-f", "lavfi", "-i", testSource(24000, 2), "-c:a", codec, "-f", "wav", "-")
 			if got := binary.LittleEndian.Uint32(b[4:]); got != unknownSize {
-				t.Fatalf("RIFF size %#x, want %#x: not the pipe case", got, unknownSize)
+				t.Fatalf("RIFF size %#x, want %#x: not the pipe case", got, uint32(unknownSize))
 			}
 			i := bytes.Index(b, []byte("data"))
 			if i < 0 || binary.LittleEndian.Uint32(b[i+4:]) != unknownSize {
