@@ -440,26 +440,31 @@ scale_run() {
 	exp=$(calc "0.95*($SCALE_SECONDS-3)*$FPS" %d) # 2 s skipped at the start, 1 s at the end
 	for i in $(seq 1 "$k"); do recs+=("$URL/scale-$tool-$k-$i=$WORK/arr/scale-$tool-$k-$i.csv"); done
 	start_rec "scale-$tool-$k" "${recs[@]}"
-	[ "$tool" = lp ] || dry=$("$LP" stream --image "$img" --audio "$w" --dry-run -o "$URL/x")
+	# The plain ffmpeg command is derived once, before any stream starts: deriving it per stream
+	# (a helper process each time) spread ffmpeg's starts over 8 s at K=24 on a loaded machine, so
+	# its streams barely overlapped. Only the output URL differs from one stream to the next.
+	local out=@OUTPUT@ j
+	case $tool in
+	ffraw)
+		dry=$("$LP" stream --image "$img" --audio "$w" --dry-run -o "$URL/x")
+		mapfile -d '' base < <("$ARR" argv -mode re-raw -video "$(frame 256x256)" -audio "$(pcm "$SCALE_SECONDS")" \
+			-loop-video -t "$SCALE_SECONDS" -out "$out" <<<"$dry")
+		;;
+	ffpng)
+		dry=$("$LP" stream --image "$img" --audio "$w" --dry-run -o "$URL/x")
+		mapfile -d '' base < <("$ARR" argv -mode re-png -png "$img" -wav "$w" -fps $FPS -t "$SCALE_SECONDS" -out "$out" <<<"$dry")
+		;;
+	esac
+	[ "$tool" = lp ] || [ "${base[-1]}" = "$out" ] || die "could not derive the plain ffmpeg -re command from: $dry"
 	t0=$(now)
 	for i in $(seq 1 "$k"); do
 		name=scale-$tool-$k-$i
-		case $tool in
-		lp)
+		if [ "$tool" = lp ]; then
 			"$LP" stream --image "$img" --audio "$w" --gop 1 -o "$URL/$name" 2>"$LOGS/$name.log" &
-			;;
-		ffraw)
-			mapfile -d '' base < <("$ARR" argv -mode re-raw -video "$(frame 256x256)" -audio "$(pcm "$SCALE_SECONDS")" \
-				-loop-video -t "$SCALE_SECONDS" -out "$URL/$name" <<<"$dry")
-			[ ${#base[@]} -gt 0 ] || die "could not derive the plain ffmpeg -re command from: $dry"
-			"${base[@]}" >/dev/null 2>"$LOGS/$name.log" &
-			;;
-		ffpng)
-			mapfile -d '' base < <("$ARR" argv -mode re-png -png "$img" -wav "$w" -fps $FPS -t "$SCALE_SECONDS" -out "$URL/$name" <<<"$dry")
-			[ ${#base[@]} -gt 0 ] || die "could not derive the plain ffmpeg -re command from: $dry"
-			"${base[@]}" >/dev/null 2>"$LOGS/$name.log" &
-			;;
-		esac
+		else
+			j=$((${#base[@]} - 1))
+			"${base[@]:0:j}" "$URL/$name" >/dev/null 2>"$LOGS/$name.log" &
+		fi
 		pids+=($!)
 		PIDS+=($!)
 	done
@@ -481,12 +486,18 @@ scale_run() {
 	local wall
 	wall=$(elapsed "$t0" "$(now)")
 	stop_rec
-	local worst_drift=0 worst_growth=0
+	local worst_drift=0 worst_growth=0 first_start="" last_start="" first_end=""
 	for i in $(seq 1 "$k"); do
 		a=$("$ARR" analyze -skip 2 -tail 1 "$WORK/arr/scale-$tool-$k-$i.csv")
 		n=$(field n "$a")
-		local d g
+		local d g s e
 		d=$(field drift_ms_per_s "$a"); g=$(field lag_growth_s "$a")
+		s=$(field start_s "$a"); e=$(field end_s "$a")
+		if isnum "$s" && isnum "$e"; then
+			first_start=$(calc "${first_start:-$s} < $s ? ${first_start:-$s} : $s" %.3f)
+			last_start=$(calc "${last_start:-$s} > $s ? ${last_start:-$s} : $s" %.3f)
+			first_end=$(calc "${first_end:-$e} < $e ? ${first_end:-$e} : $e" %.3f)
+		fi
 		if [ "$(field ok "$a")" != 1 ] || [ "$n" -lt "$exp" ] || [ "$(calc "$d > 20 || $g > 0.3" %d)" = 1 ]; then
 			bad=$((bad + 1))
 			echo "  scale $tool K=$k stream $i behind: $a" >>"$DETAILS"
@@ -497,7 +508,11 @@ scale_run() {
 		fi
 	done
 	rm -f "$WORK"/arr/scale-"$tool"-"$k"-*.csv
-	note "scale $tool K=$k: $bad of $k behind; worst drift $worst_drift ms/s, worst lag growth $worst_growth s; all done after $wall s; CPU per stream $(calc "($cpu1-$cpu0)/$k" %.2f) s ($(calc "100*($cpu1-$cpu0)/($k*$SCALE_SECONDS)" %.1f) % of a core per stream second); load $(load)"
+	# Were the K streams on air together? A tool whose processes start slowly under load spreads its
+	# streams out in time and so meets less contention: the window all K share tells.
+	local together="?"
+	isnum "$last_start" && isnum "$first_end" && together="$(calc "$first_end - $last_start" %.1f) s (measured packets began over $(calc "$last_start - $first_start" %.1f) s)"
+	note "scale $tool K=$k: $bad of $k behind; worst drift $worst_drift ms/s, worst lag growth $worst_growth s; all done after $wall s; all $k on air together for $together; CPU per stream $(calc "($cpu1-$cpu0)/$k" %.2f) s ($(calc "100*($cpu1-$cpu0)/($k*$SCALE_SECONDS)" %.1f) % of a core per stream second); load $(load)"
 	SCALE_BAD=$bad
 }
 

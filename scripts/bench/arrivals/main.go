@@ -11,7 +11,8 @@
 //	    encoder's flush at the end of a finite stream, whose last frames go out at once): drift (least-squares slope of arrival - pts
 //	    against pts, ms per media second), spread (peak to peak of arrival - pts), the residual spread
 //	    around the fitted line, the lag growth (median of arrival - pts over the last second minus that
-//	    over the first), the longest gap between arrivals, the packet count and the media span.
+//	    over the first), the longest gap between arrivals, the packet count and the media span, and the
+//	    arrival times of the first and last of those packets (start_s, end_s, on record's clock).
 //	    One line of key=value per file.
 //	arrivals argv -mode MODE [options] < dry-run-line
 //	    Turn `livepush stream --dry-run`'s ffmpeg command into a baseline command with the same global
@@ -275,8 +276,8 @@ func analyzeFile(file string, skip, tail float64) (string, error) {
 	}
 	growth := median(end) - median(head)
 	span := pts[n-1] - pts[0]
-	return fmt.Sprintf("file=%s n=%d ok=1 media_s=%.3f wall_s=%.3f drift_ms_per_s=%.4f spread_s=%.4f resid_spread_s=%.4f lag_growth_s=%.4f max_gap_s=%.4f",
-		file, n, span, arr[n-1]-arr[0], slope*1000, dmax-dmin, rmax-rmin, growth, maxGap), nil
+	return fmt.Sprintf("file=%s n=%d ok=1 media_s=%.3f wall_s=%.3f drift_ms_per_s=%.4f spread_s=%.4f resid_spread_s=%.4f lag_growth_s=%.4f max_gap_s=%.4f start_s=%.3f end_s=%.3f",
+		file, n, span, arr[n-1]-arr[0], slope*1000, dmax-dmin, rmax-rmin, growth, maxGap, arr[0], arr[n-1]), nil
 }
 
 func median(v []float64) float64 {
