@@ -60,6 +60,9 @@ func TestMain(m *testing.M) {
 	if mode, ok := os.LookupEnv(fakeModeEnv); ok {
 		os.Exit(fakeFFmpeg(mode, os.Args[1:]))
 	}
+	if _, ok := os.LookupEnv(sigCountEnv); ok {
+		os.Exit(countSIGINT())
+	}
 	os.Exit(runWithPrivateTemp(m))
 }
 

@@ -16,6 +16,6 @@ func setProcAttr(cmd *exec.Cmd) {
 
 // signalGroup signals ffmpeg's process group (ffmpeg leads it: Setpgid), so
 // that a wrapper's ffmpeg child is reached too, not only the wrapper.
-func signalGroup(p *os.Process, sig syscall.Signal) {
-	syscall.Kill(-p.Pid, sig)
+func signalGroup(p *os.Process, sig syscall.Signal) error {
+	return syscall.Kill(-p.Pid, sig)
 }
