@@ -2,7 +2,7 @@
 # bench.sh: livepush side by side with plain ffmpeg (issue 4), in one go:
 #
 #   bash scripts/bench.sh                 # quick: about 8 minutes
-#   BENCH_LONG=1 bash scripts/bench.sh    # the full lengths the issue names (2-minute pacing stream, ...)
+#   BENCH_LONG=1 bash scripts/bench.sh    # the full lengths the issue names (2-minute pacing stream, ...): about 33 minutes
 #
 # Installs what is missing (ffmpeg, nginx + libnginx-mod-rtmp, Go), builds livepush and the helper
 # scripts/bench/arrivals, generates its inputs (a detailed still at each size, a speech-like 24 kHz mono
@@ -28,7 +28,8 @@
 #     95 % of its packets, or it fails; when under a quarter of them do, K gets a second try). The tools take turns at each K: livepush, plain
 #     ffmpeg -re doing the same encode from the raw frame (-stream_loop -1) and s16le, and (BENCH_LONG)
 #     ffmpeg -re as people run it, -loop 1 on the PNG as in 3 (which decodes the PNG for every frame:
-#     about a third more CPU at 256x256).
+#     about a third more CPU at 256x256). Each tool's K processes are started back to back, and each
+#     row logs how long all K were on air together.
 #
 # Prints progress and `uptime` load to stderr, the Markdown table of medians to stdout, and writes it
 # with the machine and every single run to bench-results/bench-<date>.md and bench-results/latest.md.
