@@ -456,7 +456,7 @@ scale_run() {
 		mapfile -d '' base < <("$ARR" argv -mode re-png -png "$img" -wav "$w" -fps $FPS -t "$SCALE_SECONDS" -out "$out" <<<"$dry")
 		;;
 	esac
-	[ "$tool" = lp ] || [ "${base[-1]}" = "$out" ] || die "could not derive the plain ffmpeg -re command from: $dry"
+	[ "$tool" = lp ] || { [ ${#base[@]} -gt 0 ] && [ "${base[-1]}" = "$out" ]; } || die "could not derive the plain ffmpeg -re command from: $dry"
 	t0=$(now)
 	for i in $(seq 1 "$k"); do
 		name=scale-$tool-$k-$i
