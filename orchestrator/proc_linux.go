@@ -1,7 +1,6 @@
 package orchestrator
 
 import (
-	"os"
 	"os/exec"
 	"syscall"
 )
@@ -11,10 +10,4 @@ import (
 // the kernel to kill ffmpeg if livepush dies, so no orphan streams on.
 func setProcAttr(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-}
-
-// signalGroup signals ffmpeg's process group (ffmpeg leads it: Setpgid), so
-// that a wrapper's ffmpeg child is reached too, not only the wrapper.
-func signalGroup(p *os.Process, sig syscall.Signal) error {
-	return syscall.Kill(-p.Pid, sig)
 }

@@ -445,14 +445,13 @@ scale_run() {
 	# (a helper process each time) spread ffmpeg's starts over 8 s at K=24 on a loaded machine, so
 	# its streams barely overlapped. Only the output URL differs from one stream to the next.
 	local out=@OUTPUT@ j
+	[ "$tool" = lp ] || dry=$("$LP" stream --image "$img" --audio "$w" --dry-run -o "$URL/x")
 	case $tool in
 	ffraw)
-		dry=$("$LP" stream --image "$img" --audio "$w" --dry-run -o "$URL/x")
 		mapfile -d '' base < <("$ARR" argv -mode re-raw -video "$(frame 256x256)" -audio "$(pcm "$SCALE_SECONDS")" \
 			-loop-video -t "$SCALE_SECONDS" -out "$out" <<<"$dry")
 		;;
 	ffpng)
-		dry=$("$LP" stream --image "$img" --audio "$w" --dry-run -o "$URL/x")
 		mapfile -d '' base < <("$ARR" argv -mode re-png -png "$img" -wav "$w" -fps $FPS -t "$SCALE_SECONDS" -out "$out" <<<"$dry")
 		;;
 	esac
