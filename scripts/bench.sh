@@ -10,7 +10,11 @@
 #
 #  1. Unpaced: wall time of `livepush --realtime=false -o file.flv` against plain ffmpeg with the very
 #     same options (taken from livepush's --dry-run) reading the same raw bgr24 frames and s16le audio
-#     from regular files, at 256x256, 1280x720 and 1920x1080. Runs alternate between the two.
+#     from regular files, at 256x256, 1280x720 and 1920x1080. In rounds: each round runs every tool
+#     once, back to back, the first one in turn, and gives one ratio (livepush / ffmpeg); the table
+#     shows the median of the rounds' ratios. With BENCH_FLOOR=1 (on in BENCH_LONG) a third tool runs
+#     in each round: scripts/bench/fifofeed, a few lines of C that only write the same frame and PCM
+#     into two FIFOs for the same ffmpeg command as livepush's, the floor of any FIFO feeder.
 #  2. Realtime CPU: livepush streaming to nginx-rtmp at 1280x720 and 1920x1080 (and 256x256 for
 #     context); CPU of livepush itself
 #     and of its ffmpeg child (all threads' run time from /proc/PID/task/*/schedstat, in ns) sampled
@@ -40,7 +44,8 @@
 # "lp ffraw ffpng"; quick: "lp ffraw"), BENCH_SCALE_REFINE (halvings of the gap between the last K
 # held and the first failed, 2), BENCH_SKIP (e.g. "scale cpu":
 # leave out unpaced, cpu, pacing or scale), BENCH_KEEP=1 (keep the work directory),
-# BENCH_OUT (results directory, bench-results).
+# BENCH_OUT (results directory, bench-results), BENCH_FLOOR=0|1 (the C FIFO feeder in the unpaced
+# rounds; on in BENCH_LONG).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -60,7 +65,8 @@ skipped() { [[ "$SKIP" == *" $1 "* ]]; }
 # ---- settings -----------------------------------------------------------------------------------------
 if [ $LONG = 1 ]; then
 	REPEAT=${BENCH_REPEAT:-3}
-	UNPACED_REPEAT=${BENCH_REPEAT:-5}
+	UNPACED_REPEAT=${BENCH_REPEAT:-9}
+	FLOOR=${BENCH_FLOOR:-1}
 	CPU_SECONDS=40
 	PACE_SECONDS=120
 	SCALE_SECONDS=20
@@ -72,6 +78,7 @@ if [ $LONG = 1 ]; then
 else
 	REPEAT=${BENCH_REPEAT:-2}
 	UNPACED_REPEAT=${BENCH_REPEAT:-5}
+	FLOOR=${BENCH_FLOOR:-0}
 	CPU_SECONDS=20
 	PACE_SECONDS=30
 	SCALE_SECONDS=12
@@ -89,6 +96,7 @@ RATE=24000
 say "checking packages (ffmpeg, nginx-rtmp, procps) and Go"
 ensure_packages ffmpeg procps
 bash scripts/nginx-rtmp.sh install
+[ "$FLOOR" = 1 ] && ensure_packages gcc libc6-dev
 ensure_go
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || die "ffmpeg/ffprobe missing after install"
 
@@ -135,6 +143,9 @@ CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$BIN/livepush" ./cmd/livep
 go build -o "$BIN/arrivals" ./scripts/bench/arrivals
 LP=$BIN/livepush
 ARR=$BIN/arrivals
+if [ "$FLOOR" = 1 ]; then
+	gcc -O2 -pthread -o "$BIN/fifofeed" scripts/bench/fifofeed/fifofeed.c
+fi
 
 # ---- helpers -------------------------------------------------------------------------------------------
 now() { echo "$EPOCHREALTIME"; }
@@ -224,6 +235,7 @@ frames() { # frames WxH N: N raw bgr24 frames in one regular file (regular files
 		# (yes and cat end on SIGPIPE, by design: check the size instead of the pipeline's status)
 		{ yes "$f.25" | head -n "$blocks" | xargs cat | head -c $(($(stat -c %s "$one") * $2)) >"$f"; } || true
 		rm -f "$f.25"
+		sync "$f" # written back now, not during the timed runs
 		[ "$(stat -c %s "$f")" = $(($(stat -c %s "$one") * $2)) ] || die "could not write $f"
 	fi
 	echo "$f"
@@ -296,24 +308,57 @@ unpaced() {
 			"${base[@]}" >/dev/null 2>"$LOGS/unpaced-ff-warm.log" || { note "CRASH: plain ffmpeg unpaced $size"; CRASHED=1; }
 			"$LP" "${lpargs[@]}" -o "$outlp" 2>"$LOGS/unpaced-lp-warm.log" || { note "CRASH: livepush unpaced $size"; tail -n5 "$LOGS/unpaced-lp-warm.log" >>"$DETAILS"; CRASHED=1; }
 		fi
+		local tools=(ff lp) fifo=() fl=()
+		if [ "$FLOOR" = 1 ]; then
+			tools+=(fl)
+			fifo=("$WORK/fifo/video" "$WORK/fifo/audio")
+			mkdir -p "$WORK/fifo" && rm -f "${fifo[@]}" && mkfifo "${fifo[@]}"
+			mapfile -d '' fl < <("$ARR" argv -mode unpaced -video "${fifo[0]}" -audio "${fifo[1]}" -frames $n -out "$WORK/out/unpaced-fl.flv" <<<"$dry")
+			[ ${#fl[@]} -gt 0 ] || die "could not derive the FIFO ffmpeg command from: $dry"
+		fi
+		# Rounds: each runs every tool once, back to back, the first one in turn. This VM's speed
+		# drifts by several per cent over tens of seconds; within a round the tools see about the
+		# same machine, so the table reports the median of the rounds' ratios (the ratio of the
+		# medians goes to the details file).
 		for rep in $(seq 1 "$UNPACED_REPEAT"); do
-			t0=$(now)
-			rc=0; "${base[@]}" >/dev/null 2>"$LOGS/unpaced-ff-$size-$rep.log" || rc=$?
-			t1=$(now)
-			if [ $rc = 0 ]; then add "unpaced_ff_$size" "$(elapsed "$t0" "$t1")"; else note "CRASH: plain ffmpeg unpaced $size exit $rc"; CRASHED=1; fi
-			note "unpaced $size run $rep: ffmpeg $(elapsed "$t0" "$t1") s (exit $rc), load $(load)"
-			t0=$(now)
-			rc=0; "$LP" "${lpargs[@]}" -o "$outlp" 2>"$LOGS/unpaced-lp-$size-$rep.log" || rc=$?
-			t1=$(now)
-			if [ $rc = 0 ]; then add "unpaced_lp_$size" "$(elapsed "$t0" "$t1")"; else note "CRASH: livepush unpaced $size exit $rc"; tail -n5 "$LOGS/unpaced-lp-$size-$rep.log" >>"$DETAILS"; CRASHED=1; fi
-			note "unpaced $size run $rep: livepush $(elapsed "$t0" "$t1") s (exit $rc)"
+			local tool i order=() ffp
+			declare -A took=()
+			for i in "${!tools[@]}"; do order+=("${tools[$(((i + rep - 1) % ${#tools[@]}))]}"); done
+			for tool in "${order[@]}"; do
+				t0=$(now); rc=0
+				case $tool in
+				ff) "${base[@]}" >/dev/null 2>"$LOGS/unpaced-ff-$size-$rep.log" || rc=$? ;;
+				lp) "$LP" "${lpargs[@]}" -o "$outlp" 2>"$LOGS/unpaced-lp-$size-$rep.log" || rc=$? ;;
+				fl)
+					"${fl[@]}" >/dev/null 2>"$LOGS/unpaced-fl-ffmpeg-$size-$rep.log" &
+					ffp=$!
+					PIDS+=("$ffp")
+					# (timeout: fifofeed's open would wait forever for an ffmpeg that died first)
+					timeout 300 "$BIN/fifofeed" "${fifo[@]}" "$(frame "$size")" "$audio" $n 2>"$LOGS/unpaced-fl-$size-$rep.log" || rc=$?
+					wait $ffp || rc=$?
+					;;
+				esac
+				t1=$(now)
+				if [ $rc = 0 ]; then
+					took[$tool]=$(elapsed "$t0" "$t1")
+					add "unpaced_${tool}_$size" "${took[$tool]}"
+				else
+					note "CRASH: $tool unpaced $size exit $rc"; CRASHED=1
+					tail -n5 "$LOGS/unpaced-$tool-$size-$rep.log" >>"$DETAILS"
+				fi
+			done
+			for tool in lp fl; do
+				[ -n "${took[ff]:-}" ] && [ -n "${took[$tool]:-}" ] && add "unpaced_${tool}ratio_$size" "$(ratio "${took[$tool]}" "${took[ff]}" %.4f)"
+			done
+			note "unpaced $size round $rep (${order[*]}): ffmpeg ${took[ff]:-crashed} s, livepush ${took[lp]:-crashed} s, ratio $(ratio "${took[lp]:-}" "${took[ff]:-}")$([ "$FLOOR" = 1 ] && echo ", C FIFO feeder ${took[fl]:-crashed} s, ratio $(ratio "${took[fl]:-}" "${took[ff]:-}")"), load $(load)"
+			unset took
 		done
 		# Same work on both sides: count what each wrote.
 		local cl cf
 		cl=$(ffprobe -v error -count_packets -show_entries stream=codec_type,nb_read_packets -of csv=p=0 "$outlp" | tr '\n' ' ')
 		cf=$(ffprobe -v error -count_packets -show_entries stream=codec_type,nb_read_packets -of csv=p=0 "$outff" | tr '\n' ' ')
 		note "unpaced $size packets written: livepush [$cl] ffmpeg [$cf]"
-		rm -f "$raw" "$outlp" "$outff"
+		rm -f "$raw" "$outlp" "$outff" "$WORK/out/unpaced-fl.flv"
 	done
 }
 
@@ -591,8 +636,14 @@ TABLE=$WORK/table.md
 	if ! skipped unpaced; then
 		for spec in $UNPACED_SIZES; do
 			s=${spec%=*}
-			l=$(m "unpaced_lp_$s"); f=$(m "unpaced_ff_$s"); r=$(ratio "$l" "$f")
-			echo "| unpaced wall time, $s, ${spec#*=} s of media, median of $UNPACED_REPEAT | $(fmt "$l" %.2f) s | $(fmt "$f" %.2f) s | $r | <= 1.05 | $(pf "$r" '<=' 1.05) |"
+			l=$(m "unpaced_lp_$s"); f=$(m "unpaced_ff_$s"); r=$(fmt "$(m "unpaced_lpratio_$s")" %.3f)
+			note "unpaced $s: livepush, ratio of the medians $(ratio "$l" "$f"), rounds' ratios:${VAL[unpaced_lpratio_$s]:-}"
+			echo "| unpaced wall time, $s, ${spec#*=} s of media, median of $UNPACED_REPEAT rounds; ratio: median of the rounds' | $(fmt "$l" %.2f) s | $(fmt "$f" %.2f) s | $r | <= 1.05 | $(pf "$r" '<=' 1.05) |"
+			if [ "$FLOOR" = 1 ]; then
+				l=$(m "unpaced_fl_$s"); r=$(fmt "$(m "unpaced_flratio_$s")" %.3f)
+				note "unpaced $s: C FIFO feeder, ratio of the medians $(ratio "$l" "$f"), rounds' ratios:${VAL[unpaced_flratio_$s]:-}"
+				echo "| ↳ scripts/bench/fifofeed (C, only writes the FIFOs) + the same ffmpeg command: the floor of a FIFO feeder | $(fmt "$l" %.2f) s | $(fmt "$f" %.2f) s | $r | (context) | |"
+			fi
 		done
 	fi
 	if ! skipped cpu; then
