@@ -150,6 +150,10 @@ fi
 # ---- helpers -------------------------------------------------------------------------------------------
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", b-a}'; }
+quartiles() { # "Q1-Q3" of the arguments (nearest rank), NA if none
+	printf '%s\n' "$@" | grep -E '^-?[0-9.]+(e[-+]?[0-9]+)?$' | sort -g |
+		awk '{a[NR]=$1} END{if(NR==0){print "NA"; exit} l=int((NR+3)/4); h=NR+1-l; printf "%.3f-%.3f\n", a[l], a[h]}'
+}
 median() { # median of the arguments (NA if none)
 	printf '%s\n' "$@" | grep -E '^-?[0-9.]+(e[-+]?[0-9]+)?$' | sort -g |
 		awk '{a[NR]=$1} END{if(NR==0)print "NA"; else if(NR%2)print a[(NR+1)/2]; else printf "%.6g\n",(a[NR/2]+a[NR/2+1])/2}'
@@ -354,10 +358,11 @@ unpaced() {
 			unset took
 		done
 		# Same work on both sides: count what each wrote.
-		local cl cf
+		local cl cf cfl=""
 		cl=$(ffprobe -v error -count_packets -show_entries stream=codec_type,nb_read_packets -of csv=p=0 "$outlp" | tr '\n' ' ')
 		cf=$(ffprobe -v error -count_packets -show_entries stream=codec_type,nb_read_packets -of csv=p=0 "$outff" | tr '\n' ' ')
-		note "unpaced $size packets written: livepush [$cl] ffmpeg [$cf]"
+		[ "$FLOOR" = 1 ] && cfl=" C FIFO feeder [$(ffprobe -v error -count_packets -show_entries stream=codec_type,nb_read_packets -of csv=p=0 "$WORK/out/unpaced-fl.flv" | tr '\n' ' ')]"
+		note "unpaced $size packets written: livepush [$cl] ffmpeg [$cf]$cfl"
 		rm -f "$raw" "$outlp" "$outff" "$WORK/out/unpaced-fl.flv"
 	done
 }
@@ -638,11 +643,11 @@ TABLE=$WORK/table.md
 			s=${spec%=*}
 			l=$(m "unpaced_lp_$s"); f=$(m "unpaced_ff_$s"); r=$(fmt "$(m "unpaced_lpratio_$s")" %.3f)
 			note "unpaced $s: livepush, ratio of the medians $(ratio "$l" "$f"), rounds' ratios:${VAL[unpaced_lpratio_$s]:-}"
-			echo "| unpaced wall time, $s, ${spec#*=} s of media, median of $UNPACED_REPEAT rounds; ratio: median of the rounds' | $(fmt "$l" %.2f) s | $(fmt "$f" %.2f) s | $r | <= 1.05 | $(pf "$r" '<=' 1.05) |"
+			echo "| unpaced wall time, $s, ${spec#*=} s of media, median of $UNPACED_REPEAT rounds; ratio: median of the rounds' (their quartiles) | $(fmt "$l" %.2f) s | $(fmt "$f" %.2f) s | $r ($(quartiles ${VAL[unpaced_lpratio_$s]:-})) | <= 1.05 | $(pf "$r" '<=' 1.05) |"
 			if [ "$FLOOR" = 1 ]; then
 				l=$(m "unpaced_fl_$s"); r=$(fmt "$(m "unpaced_flratio_$s")" %.3f)
 				note "unpaced $s: C FIFO feeder, ratio of the medians $(ratio "$l" "$f"), rounds' ratios:${VAL[unpaced_flratio_$s]:-}"
-				echo "| ↳ scripts/bench/fifofeed (C, only writes the FIFOs) + the same ffmpeg command: the floor of a FIFO feeder | $(fmt "$l" %.2f) s | $(fmt "$f" %.2f) s | $r | (context) | |"
+				echo "| ↳ scripts/bench/fifofeed (C, only writes the FIFOs) + the same ffmpeg command: the floor of a FIFO feeder | $(fmt "$l" %.2f) s | $(fmt "$f" %.2f) s | $r ($(quartiles ${VAL[unpaced_flratio_$s]:-})) | (context) | |"
 			fi
 		done
 	fi
