@@ -2,7 +2,7 @@
 # bench.sh: livepush side by side with plain ffmpeg (issue 4), in one go:
 #
 #   bash scripts/bench.sh                 # quick: about 8 minutes
-#   BENCH_LONG=1 bash scripts/bench.sh    # the full lengths the issue names (2-minute pacing stream, ...): about 33 minutes
+#   BENCH_LONG=1 bash scripts/bench.sh    # the full lengths the issue names (2-minute pacing stream, ...): about 36 minutes
 #
 # Installs what is missing (ffmpeg, nginx + libnginx-mod-rtmp, Go), builds livepush and the helper
 # scripts/bench/arrivals, generates its inputs (a detailed still at each size, a speech-like 24 kHz mono
