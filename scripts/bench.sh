@@ -88,6 +88,7 @@ else
 	UNPACED_SIZES="256x256=30 1280x720=10 1920x1080=5"
 fi
 CPU_SIZES="256x256 1280x720 1920x1080" # the targets are for 720p and 1080p; 256x256 for context
+declare -A UNPACED_NAME=([ff]=ffmpeg [lp]=livepush [fl]="C FIFO feeder")
 declare -A TOOL_NAME=([lp]=livepush [ffraw]="ffmpeg -re, raw frame (same encode)" [ffpng]="ffmpeg -re -loop 1 png (as people run it)")
 FPS=25
 RATE=24000
@@ -150,13 +151,12 @@ fi
 # ---- helpers -------------------------------------------------------------------------------------------
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", b-a}'; }
+sorted() { printf '%s\n' "$@" | grep -E '^-?[0-9.]+(e[-+]?[0-9]+)?$' | sort -g; } # the numbers among the arguments
 quartiles() { # "Q1-Q3" of the arguments (nearest rank), NA if none
-	printf '%s\n' "$@" | grep -E '^-?[0-9.]+(e[-+]?[0-9]+)?$' | sort -g |
-		awk '{a[NR]=$1} END{if(NR==0){print "NA"; exit} l=int((NR+3)/4); h=NR+1-l; printf "%.3f-%.3f\n", a[l], a[h]}'
+	sorted "$@" | awk '{a[NR]=$1} END{if(NR==0){print "NA"; exit} l=int((NR+3)/4); h=NR+1-l; printf "%.3f-%.3f\n", a[l], a[h]}'
 }
 median() { # median of the arguments (NA if none)
-	printf '%s\n' "$@" | grep -E '^-?[0-9.]+(e[-+]?[0-9]+)?$' | sort -g |
-		awk '{a[NR]=$1} END{if(NR==0)print "NA"; else if(NR%2)print a[(NR+1)/2]; else printf "%.6g\n",(a[NR/2]+a[NR/2+1])/2}'
+	sorted "$@" | awk '{a[NR]=$1} END{if(NR==0)print "NA"; else if(NR%2)print a[(NR+1)/2]; else printf "%.6g\n",(a[NR/2]+a[NR/2+1])/2}'
 }
 calc() { awk "BEGIN{v=$1; printf \"${2:-%.3f}\", v}" 2>/dev/null || echo NA; }
 isnum() { [[ "$1" =~ ^-?[0-9.]+(e[-+]?[0-9]+)?$ ]]; }
@@ -289,8 +289,16 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
 # =======================================================================================================
 # 1. Unpaced
 # =======================================================================================================
+packets() { ffprobe -v error -count_packets -show_entries stream=codec_type,nb_read_packets -of csv=p=0 "$1" | tr '\n' ' '; }
+
 unpaced() {
-	local spec size secs n img w dry raw audio rep t0 t1 rc base lpargs outlp outff
+	local spec size secs n img w dry raw audio rep t0 t1 rc base lpargs outlp outff outfl one tool i order ffp summary written
+	local tools=(ff lp) fifo=() fl=()
+	if [ "$FLOOR" = 1 ]; then
+		tools+=(fl)
+		fifo=("$WORK/fifo/video" "$WORK/fifo/audio")
+		mkdir -p "$WORK/fifo" && mkfifo "${fifo[@]}"
+	fi
 	for spec in $UNPACED_SIZES; do
 		size=${spec%=*}
 		secs=${spec#*=}
@@ -302,6 +310,8 @@ unpaced() {
 		raw=$(frames "$size" $n)
 		outlp=$WORK/out/unpaced-lp.flv
 		outff=$WORK/out/unpaced-ff.flv
+		outfl=$WORK/out/unpaced-fl.flv
+		one=$(frame "$size")
 		lpargs=(stream --image "$img" --audio "$w" --size "$size" --realtime=false)
 		dry=$("$LP" "${lpargs[@]}" --dry-run -o "$outff")
 		mapfile -d '' base < <("$ARR" argv -mode unpaced -video "$raw" -audio "$audio" -frames $n -out "$outff" <<<"$dry")
@@ -312,12 +322,8 @@ unpaced() {
 			"${base[@]}" >/dev/null 2>"$LOGS/unpaced-ff-warm.log" || { note "CRASH: plain ffmpeg unpaced $size"; CRASHED=1; }
 			"$LP" "${lpargs[@]}" -o "$outlp" 2>"$LOGS/unpaced-lp-warm.log" || { note "CRASH: livepush unpaced $size"; tail -n5 "$LOGS/unpaced-lp-warm.log" >>"$DETAILS"; CRASHED=1; }
 		fi
-		local tools=(ff lp) fifo=() fl=()
 		if [ "$FLOOR" = 1 ]; then
-			tools+=(fl)
-			fifo=("$WORK/fifo/video" "$WORK/fifo/audio")
-			mkdir -p "$WORK/fifo" && rm -f "${fifo[@]}" && mkfifo "${fifo[@]}"
-			mapfile -d '' fl < <("$ARR" argv -mode unpaced -video "${fifo[0]}" -audio "${fifo[1]}" -frames $n -out "$WORK/out/unpaced-fl.flv" <<<"$dry")
+			mapfile -d '' fl < <("$ARR" argv -mode unpaced -video "${fifo[0]}" -audio "${fifo[1]}" -frames $n -out "$outfl" <<<"$dry")
 			[ ${#fl[@]} -gt 0 ] || die "could not derive the FIFO ffmpeg command from: $dry"
 		fi
 		# Rounds: each runs every tool once, back to back, the first one in turn. This VM's speed
@@ -325,7 +331,7 @@ unpaced() {
 		# same machine, so the table reports the median of the rounds' ratios (the ratio of the
 		# medians goes to the details file).
 		for rep in $(seq 1 "$UNPACED_REPEAT"); do
-			local tool i order=() ffp
+			order=()
 			declare -A took=()
 			for i in "${!tools[@]}"; do order+=("${tools[$(((i + rep - 1) % ${#tools[@]}))]}"); done
 			for tool in "${order[@]}"; do
@@ -338,7 +344,7 @@ unpaced() {
 					ffp=$!
 					PIDS+=("$ffp")
 					# (timeout: fifofeed's open would wait forever for an ffmpeg that died first)
-					timeout 300 "$BIN/fifofeed" "${fifo[@]}" "$(frame "$size")" "$audio" $n 2>"$LOGS/unpaced-fl-$size-$rep.log" || rc=$?
+					timeout 300 "$BIN/fifofeed" "${fifo[@]}" "$one" "$audio" $n 2>"$LOGS/unpaced-fl-$size-$rep.log" || rc=$?
 					wait $ffp || rc=$?
 					;;
 				esac
@@ -347,23 +353,22 @@ unpaced() {
 					took[$tool]=$(elapsed "$t0" "$t1")
 					add "unpaced_${tool}_$size" "${took[$tool]}"
 				else
-					note "CRASH: $tool unpaced $size exit $rc"; CRASHED=1
+					note "CRASH: ${UNPACED_NAME[$tool]} unpaced $size exit $rc"; CRASHED=1
 					tail -n5 "$LOGS/unpaced-$tool-$size-$rep.log" >>"$DETAILS"
 				fi
 			done
-			for tool in lp fl; do
+			summary="ffmpeg ${took[ff]:-crashed} s"
+			for tool in "${tools[@]:1}"; do
 				[ -n "${took[ff]:-}" ] && [ -n "${took[$tool]:-}" ] && add "unpaced_${tool}ratio_$size" "$(ratio "${took[$tool]}" "${took[ff]}" %.4f)"
+				summary+=", ${UNPACED_NAME[$tool]} ${took[$tool]:-crashed} s, ratio $(ratio "${took[$tool]:-}" "${took[ff]:-}")"
 			done
-			note "unpaced $size round $rep (${order[*]}): ffmpeg ${took[ff]:-crashed} s, livepush ${took[lp]:-crashed} s, ratio $(ratio "${took[lp]:-}" "${took[ff]:-}")$([ "$FLOOR" = 1 ] && echo ", C FIFO feeder ${took[fl]:-crashed} s, ratio $(ratio "${took[fl]:-}" "${took[ff]:-}")"), load $(load)"
-			unset took
+			note "unpaced $size round $rep (${order[*]}): $summary, load $(load)"
 		done
 		# Same work on both sides: count what each wrote.
-		local cl cf cfl=""
-		cl=$(ffprobe -v error -count_packets -show_entries stream=codec_type,nb_read_packets -of csv=p=0 "$outlp" | tr '\n' ' ')
-		cf=$(ffprobe -v error -count_packets -show_entries stream=codec_type,nb_read_packets -of csv=p=0 "$outff" | tr '\n' ' ')
-		[ "$FLOOR" = 1 ] && cfl=" C FIFO feeder [$(ffprobe -v error -count_packets -show_entries stream=codec_type,nb_read_packets -of csv=p=0 "$WORK/out/unpaced-fl.flv" | tr '\n' ' ')]"
-		note "unpaced $size packets written: livepush [$cl] ffmpeg [$cf]$cfl"
-		rm -f "$raw" "$outlp" "$outff" "$WORK/out/unpaced-fl.flv"
+		written="livepush [$(packets "$outlp")] ffmpeg [$(packets "$outff")]"
+		[ "$FLOOR" = 1 ] && written+=" C FIFO feeder [$(packets "$outfl")]"
+		note "unpaced $size packets written: $written"
+		rm -f "$raw" "$outlp" "$outff" "$outfl"
 	done
 }
 
@@ -633,6 +638,14 @@ pf() { # pf VALUE OP LIMIT: pass or FAIL
 }
 m() { median ${VAL[$1]:-}; }
 fmt() { isnum "$1" && calc "$1" "$2" || echo "${1:-NA}"; }
+unpaced_row() { # unpaced_row TOOL SIZE LABEL: a table row for TOOL against plain ffmpeg (livepush's has the target)
+	local l f r ratios=${VAL[unpaced_${1}ratio_$2]:-}
+	l=$(m "unpaced_$1_$2"); f=$(m "unpaced_ff_$2"); r=$(fmt "$(m "unpaced_${1}ratio_$2")" %.3f)
+	note "unpaced $2: ${UNPACED_NAME[$1]}, ratio of the medians $(ratio "$l" "$f"), rounds' ratios:$ratios"
+	local target="(context)" result=""
+	[ "$1" = lp ] && { target="<= 1.05"; result=$(pf "$r" '<=' 1.05); }
+	echo "| $3 | $(fmt "$l" %.2f) s | $(fmt "$f" %.2f) s | $r ($(quartiles $ratios)) | $target | $result |"
+}
 
 TABLE=$WORK/table.md
 {
@@ -641,14 +654,8 @@ TABLE=$WORK/table.md
 	if ! skipped unpaced; then
 		for spec in $UNPACED_SIZES; do
 			s=${spec%=*}
-			l=$(m "unpaced_lp_$s"); f=$(m "unpaced_ff_$s"); r=$(fmt "$(m "unpaced_lpratio_$s")" %.3f)
-			note "unpaced $s: livepush, ratio of the medians $(ratio "$l" "$f"), rounds' ratios:${VAL[unpaced_lpratio_$s]:-}"
-			echo "| unpaced wall time, $s, ${spec#*=} s of media, median of $UNPACED_REPEAT rounds; ratio: median of the rounds' (their quartiles) | $(fmt "$l" %.2f) s | $(fmt "$f" %.2f) s | $r ($(quartiles ${VAL[unpaced_lpratio_$s]:-})) | <= 1.05 | $(pf "$r" '<=' 1.05) |"
-			if [ "$FLOOR" = 1 ]; then
-				l=$(m "unpaced_fl_$s"); r=$(fmt "$(m "unpaced_flratio_$s")" %.3f)
-				note "unpaced $s: C FIFO feeder, ratio of the medians $(ratio "$l" "$f"), rounds' ratios:${VAL[unpaced_flratio_$s]:-}"
-				echo "| ↳ scripts/bench/fifofeed (C, only writes the FIFOs) + the same ffmpeg command: the floor of a FIFO feeder | $(fmt "$l" %.2f) s | $(fmt "$f" %.2f) s | $r ($(quartiles ${VAL[unpaced_flratio_$s]:-})) | (context) | |"
-			fi
+			unpaced_row lp "$s" "unpaced wall time, $s, ${spec#*=} s of media, median of $UNPACED_REPEAT rounds; ratio: median of the rounds' (their quartiles)"
+			[ "$FLOOR" = 1 ] && unpaced_row fl "$s" "↳ scripts/bench/fifofeed (C, only writes the FIFOs) + the same ffmpeg command: the floor of a FIFO feeder"
 		done
 	fi
 	if ! skipped cpu; then

@@ -36,42 +36,36 @@ static int open_fifo(const char *path) {
 	return fd;
 }
 
+// put writes b whole into fd, spliced or copied; it returns 0 once done and -1 if the reader has
+// gone (EPIPE), and exits on any other error.
+static int put(int fd, char *b, size_t len, int splice) {
+	for (size_t off = 0; off < len;) {
+		struct iovec iov = {b + off, len - off};
+		ssize_t w = splice ? vmsplice(fd, &iov, 1, 0) : write(fd, b + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EPIPE)
+			return -1;
+		if (w <= 0) {
+			perror(splice ? "vmsplice" : "write");
+			exit(1);
+		}
+		off += w;
+	}
+	return 0;
+}
+
 static void *video(void *arg) {
 	int fd = open_fifo(video_path);
-	for (long n = 0; n < frames; n++) {
-		for (size_t off = 0; off < frame_len;) {
-			struct iovec iov = {frame + off, frame_len - off};
-			ssize_t w = vmsplice(fd, &iov, 1, 0);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0 && errno == EPIPE)
-				goto done;
-			if (w <= 0) {
-				perror("vmsplice");
-				exit(1);
-			}
-			off += w;
-		}
-	}
-done:
+	for (long n = 0; n < frames && put(fd, frame, frame_len, 1) == 0; n++)
+		;
 	close(fd);
 	return arg;
 }
 
 static void *audio(void *arg) {
 	int fd = open_fifo(audio_path);
-	for (size_t off = 0; off < pcm_len;) {
-		ssize_t w = write(fd, pcm + off, pcm_len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EPIPE)
-			break;
-		if (w <= 0) {
-			perror("write");
-			exit(1);
-		}
-		off += w;
-	}
+	put(fd, pcm, pcm_len, 0);
 	close(fd);
 	return arg;
 }
