@@ -25,12 +25,12 @@ type alarm struct {
 	rc   syscall.RawConn
 	stop func() bool
 
-	// read is a.readExpirations, bound once: a closure made per wait would
-	// allocate every frame.
-	read  func(fd uintptr) bool
-	arm   time.Duration // what the next read arms the timer for
+	// poll is a.pollOnce, bound once: a closure made per wait would
+	// allocate every frame. arm, armed and errno are its argument and state.
+	poll  func(fd uintptr) bool
+	arm   time.Duration // what to arm the timer for
+	armed bool
 	errno syscall.Errno
-	count uint64
 }
 
 // itimerspec is struct itimerspec; Timespec has the platform's word sizes.
@@ -56,47 +56,50 @@ func newAlarm(ctx context.Context) (*alarm, error) {
 		return nil, err
 	}
 	a := &alarm{ctx: ctx, f: f, rc: rc}
-	a.read = a.readExpirations
+	a.poll = a.pollOnce
 	// A deadline in the past ends a pending read at once and every later one.
 	a.stop = context.AfterFunc(ctx, func() { f.SetReadDeadline(time.Unix(1, 0)) })
 	return a, nil
 }
 
-// wait sleeps for d, or until the context given to newAlarm is done, and
-// then returns that context's error.
-func (a *alarm) wait(d time.Duration) error {
-	if d <= 0 {
-		return a.ctx.Err()
+// wait sleeps until due, or until the context given to newAlarm is done,
+// and then returns that context's error.
+func (a *alarm) wait(due time.Time) error {
+	for {
+		d := time.Until(due)
+		if d <= 0 {
+			return a.ctx.Err()
+		}
+		a.arm, a.armed = d, false
+		err := a.rc.Read(a.poll)
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return a.ctx.Err()
+		case err != nil:
+			return err
+		case a.errno != 0:
+			return fmt.Errorf("timerfd: %w", a.errno)
+		}
+		// The poller saw the timer fire, which it does at due or later;
+		// the loop only guards against a wake-up that was not the timer's.
 	}
-	a.arm = d
-	err := a.rc.Read(a.read)
-	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return a.ctx.Err()
-	case err != nil:
-		return err
-	case a.errno != 0:
-		return fmt.Errorf("timerfd: %w", a.errno)
-	}
-	return a.ctx.Err()
 }
 
-// readExpirations first arms the timer for a.arm and goes to the poller
-// without a read(2) that could only say EAGAIN: one system call a frame
-// saved. Arming happens here, inside RawRead, because RawRead forgets any
-// readiness seen before it began: a timer armed earlier could expire unseen.
-// Then it reads the expiration count; EAGAIN means not yet, and the poller
-// waits.
-func (a *alarm) readExpirations(fd uintptr) bool {
-	if d := a.arm; d > 0 {
-		a.arm = 0
-		// it_interval zero: one shot.
-		spec := itimerspec{value: syscall.NsecToTimespec(int64(d))}
-		_, _, a.errno = syscall.RawSyscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
-		return a.errno != 0
+// pollOnce runs inside RawRead, which forgets any readiness seen before it
+// began: so it arms the timer there (a timer armed earlier could expire
+// unseen) and leaves the waiting to the poller. Called again, the poller
+// has seen the timer fire: no read(2) of the expiration count is needed,
+// because the poller is edge-triggered (an unread count does not keep it
+// ready) and the next timerfd_settime clears the count.
+func (a *alarm) pollOnce(fd uintptr) bool {
+	if a.armed {
+		return true
 	}
-	_, _, a.errno = syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&a.count)), 8)
-	return a.errno != syscall.EAGAIN
+	a.armed = true
+	// it_interval zero: one shot.
+	spec := itimerspec{value: syscall.NsecToTimespec(int64(a.arm))}
+	_, _, a.errno = syscall.RawSyscall6(syscall.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
+	return a.errno != 0
 }
 
 func (a *alarm) close() {

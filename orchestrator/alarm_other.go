@@ -17,9 +17,10 @@ func newAlarm(ctx context.Context) (*alarm, error) {
 	return &alarm{ctx: ctx, timer: time.NewTimer(time.Hour)}, nil
 }
 
-// wait sleeps for d, or until the context given to newAlarm is done, and
-// then returns that context's error.
-func (a *alarm) wait(d time.Duration) error {
+// wait sleeps until due, or until the context given to newAlarm is done,
+// and then returns that context's error.
+func (a *alarm) wait(due time.Time) error {
+	d := time.Until(due)
 	if d <= 0 {
 		return a.ctx.Err()
 	}

@@ -50,5 +50,5 @@ func (p *pacer) wait(n int64, a *alarm) error {
 	if !p.realtime {
 		return a.ctx.Err()
 	}
-	return a.wait(time.Until(p.deadline(n)))
+	return a.wait(p.deadline(n))
 }

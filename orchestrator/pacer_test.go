@@ -72,7 +72,7 @@ func TestAlarmCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	a := newTestAlarm(t, ctx)
 	done := make(chan error, 1)
-	go func() { done <- a.wait(time.Hour) }()
+	go func() { done <- a.wait(time.Now().Add(time.Hour)) }()
 	time.AfterFunc(20*time.Millisecond, cancel)
 	select {
 	case err := <-done:
@@ -82,7 +82,7 @@ func TestAlarmCancel(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("a cancelled wait did not return")
 	}
-	if err := a.wait(time.Hour); err != context.Canceled {
+	if err := a.wait(time.Now().Add(time.Hour)); err != context.Canceled {
 		t.Errorf("wait after cancel = %v", err)
 	}
 	far := newPacer(time.Now().Add(time.Hour), 0, 25, true)
@@ -100,7 +100,7 @@ func TestAlarmShortWaits(t *testing.T) {
 		defer close(done)
 		for _, d := range []time.Duration{1, 10, 100, time.Microsecond, 10 * time.Microsecond} {
 			for range 200 {
-				a.wait(d)
+				a.wait(time.Now().Add(d))
 			}
 		}
 	}()

@@ -27,8 +27,11 @@ func TestPipeWriter(t *testing.T) {
 		const runs = 20
 		got := make(chan []byte, 1)
 		go func() {
-			b, _ := io.ReadAll(r)
-			got <- b
+			// Into a buffer made up front: growing one would count as the
+			// writer's allocations.
+			b := make([]byte, runs*len(unit)+1)
+			n, _ := io.ReadFull(r, b)
+			got <- b[:n]
 		}()
 		allocs := testing.AllocsPerRun(runs-1, func() {
 			if n, err := w.Write(unit); err != nil || n != len(unit) {
@@ -48,6 +51,59 @@ func TestPipeWriter(t *testing.T) {
 			if !bytes.Equal(b[i*len(unit):(i+1)*len(unit)], unit) {
 				t.Fatalf("splice %v: unit %d differs", splice, i)
 			}
+		}
+	}
+}
+
+// TestPipeWriterUnits writes batches of units, some empty and some larger
+// than the pipe (so that writes end inside a unit), and checks that the
+// reader gets them whole and in order, and that a batch allocates nothing.
+func TestPipeWriterUnits(t *testing.T) {
+	for _, splice := range []bool{true, false} {
+		r, wf, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := newPipeWriter(wf, splice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var units [][]byte
+		var want []byte
+		for i, size := range []int{1920, 0, 100 << 10, 7, 0, 1 << 20, 1920, 3} {
+			u := make([]byte, size)
+			for j := range u {
+				u[j] = byte(i*31 + j*7/3)
+			}
+			units = append(units, u)
+			want = append(want, u...)
+		}
+		const runs = 10
+		got := make(chan []byte, 1)
+		go func() {
+			// Into a buffer made up front: growing one would count as the
+			// writer's allocations.
+			b := make([]byte, runs*len(want)+1)
+			n, _ := io.ReadFull(r, b)
+			got <- b[:n]
+		}()
+		short := 0
+		allocs := testing.AllocsPerRun(runs-1, func() {
+			if n, err := w.WriteUnits(units); err != nil || n != len(want) {
+				short++
+			}
+		})
+		if short > 0 {
+			t.Errorf("splice %v: %d of %d batches not written whole", splice, short, runs)
+		}
+		wf.Close()
+		b := <-got
+		r.Close()
+		if allocs != 0 {
+			t.Errorf("splice %v: WriteUnits allocates %v times", splice, allocs)
+		}
+		if !bytes.Equal(b, bytes.Repeat(want, runs)) {
+			t.Fatalf("splice %v: read %d bytes, not the %d written in order", splice, len(b), runs*len(want))
 		}
 	}
 }

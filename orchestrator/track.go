@@ -164,6 +164,7 @@ func feed(ctx, abort context.Context, path string, t *track, from, end int64, p 
 	p.begin()
 	stop := context.AfterFunc(abort, func() { f.SetWriteDeadline(time.Unix(1, 0)) })
 	defer stop()
+	batch := max(t.batch, 1)
 	al, err := newAlarm(ctx)
 	if err != nil {
 		res.err = fmt.Errorf("%s pacing: %w", t.name, err)
@@ -175,24 +176,36 @@ func feed(ctx, abort context.Context, path string, t *track, from, end int64, p 
 		res.err = fmt.Errorf("%s pipe: %w", t.name, err)
 		return res
 	}
-	batch := max(t.batch, 1)
-	for n := from; end == 0 || n < end; n++ {
-		if (n-from)%batch == 0 && p.wait(n, al) != nil {
+	units := make([][]byte, 0, batch) // one batch, reused
+	for n := from; end == 0 || n < end; n += int64(len(units)) {
+		if p.wait(n, al) != nil {
 			return res
 		}
-		b, err := t.unit(n)
+		units = units[:0]
+		for k := n; k < n+batch && (end == 0 || k < end); k++ {
+			b, err := t.unit(k)
+			if err != nil {
+				res.err = err
+				return res
+			}
+			units = append(units, b)
+		}
+		written, err := w.WriteUnits(units)
+		for _, b := range units {
+			if written < len(b) {
+				break
+			}
+			written -= len(b)
+			res.next++
+		}
+		clear(units) // hold no unit between batches
 		if err != nil {
-			res.err = err
-			return res
-		}
-		if _, err := w.Write(b); err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
 				err = context.Cause(abort)
 			}
 			res.err = fmt.Errorf("%s pipe: %w", t.name, err)
 			return res
 		}
-		res.next = n + 1
 	}
 	return res
 }
