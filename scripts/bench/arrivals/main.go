@@ -6,9 +6,11 @@
 //	    "arrival,type,pts_time", arrival in seconds on one monotonic clock shared by all subscribers,
 //	    stamped when the line is read from ffprobe's pipe. Runs until SIGTERM/SIGINT (ffprobe does not
 //	    end when the publisher leaves nginx-rtmp), then stops the subscribers and flushes the files.
-//	arrivals analyze [-skip 2] [-tail 0] FILE...
+//	arrivals analyze [-skip 2] [-tail 0] [-from A] [-to B] FILE...
 //	    For the video packets with first pts + skip <= pts <= last pts - tail (tail leaves out the
-//	    encoder's flush at the end of a finite stream, whose last frames go out at once): drift (least-squares slope of arrival - pts
+//	    encoder's flush at the end of a finite stream, whose last frames go out at once) that
+//	    arrived between A and B (record's clock; used to look only at the time when K streams were
+//	    all on air): drift (least-squares slope of arrival - pts
 //	    against pts, ms per media second), spread (peak to peak of arrival - pts), the residual spread
 //	    around the fitted line, the lag growth (median of arrival - pts over the last second minus that
 //	    over the first), the longest gap between arrivals, the packet count and the media span, and the
@@ -186,9 +188,11 @@ func analyze(args []string) error {
 	fs := flag.NewFlagSet("analyze", flag.ExitOnError)
 	skip := fs.Float64("skip", 2, "ignore video packets in the first SKIP media seconds")
 	tail := fs.Float64("tail", 0, "ignore video packets in the last TAIL media seconds")
+	from := fs.Float64("from", math.Inf(-1), "ignore video packets that arrived before FROM (seconds on the recording's clock)")
+	to := fs.Float64("to", math.Inf(1), "ignore video packets that arrived after TO")
 	fs.Parse(args)
 	for _, file := range fs.Args() {
-		line, err := analyzeFile(file, *skip, *tail)
+		line, err := analyzeFile(file, *skip, *tail, *from, *to)
 		if err != nil {
 			return err
 		}
@@ -197,7 +201,7 @@ func analyze(args []string) error {
 	return nil
 }
 
-func analyzeFile(file string, skip, tail float64) (string, error) {
+func analyzeFile(file string, skip, tail, from, to float64) (string, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return "", err
@@ -220,7 +224,7 @@ func analyzeFile(file string, skip, tail float64) (string, error) {
 			first = t
 		}
 		maxPts = math.Max(maxPts, t)
-		if t-first < skip {
+		if t-first < skip || a < from || a > to {
 			continue
 		}
 		arr = append(arr, a)
