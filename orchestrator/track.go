@@ -164,7 +164,6 @@ func feed(ctx, abort context.Context, path string, t *track, from, end int64, p 
 	p.begin()
 	stop := context.AfterFunc(abort, func() { f.SetWriteDeadline(time.Unix(1, 0)) })
 	defer stop()
-	batch := max(t.batch, 1)
 	al, err := newAlarm(ctx)
 	if err != nil {
 		res.err = fmt.Errorf("%s pacing: %w", t.name, err)
@@ -176,6 +175,7 @@ func feed(ctx, abort context.Context, path string, t *track, from, end int64, p 
 		res.err = fmt.Errorf("%s pipe: %w", t.name, err)
 		return res
 	}
+	batch := max(t.batch, 1)
 	units := make([][]byte, 0, batch) // one batch, reused
 	for n := from; end == 0 || n < end; n += int64(len(units)) {
 		if p.wait(n, al) != nil {
