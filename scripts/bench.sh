@@ -493,12 +493,41 @@ pacing() {
 # =======================================================================================================
 # 4. Scale
 # =======================================================================================================
+# judge TOOL K MIN LABEL ANALYZE-ARGS...: analyzes scale_run's K recordings (its dead streams count as
+# behind). Sets JUDGE_BAD to the number behind (under MIN video packets, drift over 20 ms/s or lag
+# growth over 0.3 s), JUDGE_DRIFT and JUDGE_GROWTH to the worst, and JUDGE_FIRST_START,
+# JUDGE_LAST_START and JUDGE_FIRST_END to arrival times on the recording's clock.
+judge() {
+	local tool=$1 k=$2 min=$3 label=$4 i a n d g s e
+	shift 4
+	JUDGE_BAD=0 JUDGE_DRIFT=0 JUDGE_GROWTH=0 JUDGE_FIRST_START="" JUDGE_LAST_START="" JUDGE_FIRST_END=""
+	for i in $(seq 1 "$k"); do
+		[ -z "${dead[$i]:-}" ] || { JUDGE_BAD=$((JUDGE_BAD + 1)); continue; }
+		a=$("$ARR" analyze "$@" "$WORK/arr/scale-$tool-$k-$i.csv")
+		n=$(field n "$a"); d=$(field drift_ms_per_s "$a"); g=$(field lag_growth_s "$a")
+		s=$(field start_s "$a"); e=$(field end_s "$a")
+		if isnum "$s" && isnum "$e"; then
+			JUDGE_FIRST_START=$(calc "${JUDGE_FIRST_START:-$s} < $s ? ${JUDGE_FIRST_START:-$s} : $s" %.3f)
+			JUDGE_LAST_START=$(calc "${JUDGE_LAST_START:-$s} > $s ? ${JUDGE_LAST_START:-$s} : $s" %.3f)
+			JUDGE_FIRST_END=$(calc "${JUDGE_FIRST_END:-$e} < $e ? ${JUDGE_FIRST_END:-$e} : $e" %.3f)
+		fi
+		if [ "$(field ok "$a")" != 1 ] || [ "$n" -lt "$min" ] || [ "$(calc "$d > 20 || $g > 0.3" %d)" = 1 ]; then
+			JUDGE_BAD=$((JUDGE_BAD + 1))
+			echo "  scale $tool K=$k stream $i behind$label: $a" >>"$DETAILS"
+		fi
+		if isnum "$d"; then
+			JUDGE_DRIFT=$(calc "($d > $JUDGE_DRIFT) ? $d : $JUDGE_DRIFT" %.2f)
+			JUDGE_GROWTH=$(calc "($g > $JUDGE_GROWTH) ? $g : $JUDGE_GROWTH" %.3f)
+		fi
+	done
+}
+
 # scale_run TOOL K: K streams at once. Sets SCALE_BAD to the number that fell behind (or failed)
 # while all K were on air together (what "holds K streams" means; fewer than 5 s together counts as
 # all K behind), and SCALE_BAD_RUN to the number behind at any time after their own first 2 s,
 # start-up included: when K streams start at once, the later starts compete with the running ones.
 scale_run() {
-	local tool=$1 k=$2 i img w dry base name pids=() recs=() rc bad=0 a n exp t0 dead=()
+	local tool=$1 k=$2 i img w dry base name pids=() recs=() rc bad=0 exp t0 dead=()
 	img=$(image 256x256)
 	w=$(wav "$SCALE_SECONDS")
 	exp=$(calc "0.95*($SCALE_SECONDS-3)*$FPS" %d) # 2 s skipped at the start, 1 s at the end
@@ -549,28 +578,9 @@ scale_run() {
 	local wall
 	wall=$(elapsed "$t0" "$(now)")
 	stop_rec
-	local worst_drift=0 worst_growth=0 first_start="" last_start="" first_end=""
-	for i in $(seq 1 "$k"); do
-		[ -z "${dead[$i]:-}" ] || { bad=$((bad + 1)); continue; }
-		a=$("$ARR" analyze -skip 2 -tail 1 "$WORK/arr/scale-$tool-$k-$i.csv")
-		n=$(field n "$a")
-		local d g s e
-		d=$(field drift_ms_per_s "$a"); g=$(field lag_growth_s "$a")
-		s=$(field start_s "$a"); e=$(field end_s "$a")
-		if isnum "$s" && isnum "$e"; then
-			first_start=$(calc "${first_start:-$s} < $s ? ${first_start:-$s} : $s" %.3f)
-			last_start=$(calc "${last_start:-$s} > $s ? ${last_start:-$s} : $s" %.3f)
-			first_end=$(calc "${first_end:-$e} < $e ? ${first_end:-$e} : $e" %.3f)
-		fi
-		if [ "$(field ok "$a")" != 1 ] || [ "$n" -lt "$exp" ] || [ "$(calc "$d > 20 || $g > 0.3" %d)" = 1 ]; then
-			bad=$((bad + 1))
-			echo "  scale $tool K=$k stream $i behind: $a" >>"$DETAILS"
-		fi
-		if isnum "$d"; then
-			worst_drift=$(calc "($d > $worst_drift) ? $d : $worst_drift" %.2f)
-			worst_growth=$(calc "($g > $worst_growth) ? $g : $worst_growth" %.3f)
-		fi
-	done
+	judge "$tool" "$k" "$exp" "" -skip 2 -tail 1
+	bad=$((bad + JUDGE_BAD))
+	local worst_drift=$JUDGE_DRIFT worst_growth=$JUDGE_GROWTH first_start=$JUDGE_FIRST_START last_start=$JUDGE_LAST_START first_end=$JUDGE_FIRST_END
 	# Were the K streams on air together? A tool whose processes start slowly under load spreads its
 	# streams out in time and so meets less contention: the window all K share tells. Judged again
 	# over that window alone (2 s after the last start to 1 s before the first end), K streams held.
@@ -579,20 +589,8 @@ scale_run() {
 		together="$(calc "$first_end - $last_start" %.1f) s (measured packets began over $(calc "$last_start - $first_start" %.1f) s)"
 		from=$(calc "$last_start + 2" %.3f); to=$(calc "$first_end - 1" %.3f); span=$(calc "$to - $from" %.3f)
 		if [ "$(calc "$span >= 5" %d)" = 1 ]; then
-			held=0
-			for i in $(seq 1 "$k"); do
-				[ -z "${dead[$i]:-}" ] || { held=$((held + 1)); continue; }
-				a=$("$ARR" analyze -skip 2 -from "$from" -to "$to" "$WORK/arr/scale-$tool-$k-$i.csv")
-				n=$(field n "$a"); d=$(field drift_ms_per_s "$a"); g=$(field lag_growth_s "$a")
-				if [ "$(field ok "$a")" != 1 ] || [ "$n" -lt "$(calc "0.95*$span*$FPS" %d)" ] || [ "$(calc "$d > 20 || $g > 0.3" %d)" = 1 ]; then
-					held=$((held + 1))
-					echo "  scale $tool K=$k stream $i behind while all on air: $a" >>"$DETAILS"
-				fi
-				if isnum "$d"; then
-					hdrift=$(calc "($d > $hdrift) ? $d : $hdrift" %.2f)
-					hgrowth=$(calc "($g > $hgrowth) ? $g : $hgrowth" %.3f)
-				fi
-			done
+			judge "$tool" "$k" "$(calc "0.95*$span*$FPS" %d)" " while all on air" -skip 2 -from "$from" -to "$to"
+			held=$JUDGE_BAD hdrift=$JUDGE_DRIFT hgrowth=$JUDGE_GROWTH
 		fi
 	fi
 	rm -f "$WORK"/arr/scale-"$tool"-"$k"-*.csv
