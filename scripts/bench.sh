@@ -71,7 +71,8 @@ skipped() { [[ "$SKIP" == *" $1 "* ]]; }
 if [ $LONG = 1 ]; then
 	REPEAT=${BENCH_REPEAT:-3}
 	# This VM's single rounds range over +-15 %: 21 rounds pin the median's 95 % interval to about
-	# +-2 % (9 gave +-4 %: at 1280x720, where all rounds of 7 runs pooled give 1.02, three of those runs read above 1.05).
+	# +-2 % (9 gave +-4 %: at 1280x720 the 18 rounds of two such runs pooled give 1.02, yet three
+	# of seven 9-round runs read above 1.05).
 	UNPACED_REPEAT=${BENCH_UNPACED_REPEAT:-21}
 	FLOOR=${BENCH_FLOOR:-1}
 	CPU_SECONDS=40
