@@ -71,7 +71,7 @@ skipped() { [[ "$SKIP" == *" $1 "* ]]; }
 if [ $LONG = 1 ]; then
 	REPEAT=${BENCH_REPEAT:-3}
 	# This VM's single rounds range over +-15 %. With 9 rounds the median's 95 % interval was up to
-	# 18 % wide (1280x720: two 9-round runs read 1.097 and 1.066 while their 18 rounds pooled give
+	# 18 % wide (1280x720: two 9-round runs read 1.097 and 1.005 while their 18 rounds pooled give
 	# 1.02); 21 rounds gave intervals 7-10 % wide.
 	UNPACED_REPEAT=${BENCH_UNPACED_REPEAT:-21}
 	FLOOR=${BENCH_FLOOR:-1}
