@@ -115,10 +115,11 @@ func BenchmarkPipeWriter1280x720(b *testing.B) {
 				defer close(done)
 				io.Copy(io.Discard, r)
 			}()
+			one := [][]byte{frame}
 			b.SetBytes(int64(len(frame)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := w.Write(frame); err != nil {
+				if _, err := w.WriteUnits(one); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -39,7 +39,6 @@ type pipeWriter struct {
 	written int
 	iov     []syscall.Iovec
 	errno   syscall.Errno
-	one     [1][]byte // Write's single unit, here so that it does not escape
 }
 
 func newPipeWriter(f *os.File, splice bool) (*pipeWriter, error) {
@@ -83,9 +82,6 @@ func (w *pipeWriter) writeSome(fd uintptr) bool {
 				want += len(u)
 			}
 		}
-		if want == 0 {
-			continue // only empty units in this window: step past them
-		}
 		n, _, errno := syscall.RawSyscall6(uintptr(nr), fd, uintptr(unsafe.Pointer(&w.iov[0])), uintptr(len(w.iov)), spliceNonblock, 0, 0)
 		switch errno {
 		case 0:
@@ -111,13 +107,6 @@ func (w *pipeWriter) writeSome(fd uintptr) bool {
 			return false
 		}
 	}
-}
-
-// Write writes b whole, or returns the error that stopped it.
-func (w *pipeWriter) Write(b []byte) (int, error) {
-	w.one[0] = b
-	defer func() { w.one[0] = nil }()
-	return w.WriteUnits(w.one[:])
 }
 
 // WriteUnits writes the units in order, in as few system calls as the

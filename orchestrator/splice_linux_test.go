@@ -44,8 +44,9 @@ func TestPipeWriter(t *testing.T) {
 			unit[i] = byte(i * 7 / 3)
 		}
 		const runs = 20
+		one := [][]byte{unit}
 		allocs, b := throughPipe(t, splice, runs, runs*len(unit), func(w *pipeWriter) {
-			if n, err := w.Write(unit); err != nil || n != len(unit) {
+			if n, err := w.WriteUnits(one); err != nil || n != len(unit) {
 				t.Errorf("splice %v: Write = %d, %v", splice, n, err)
 			}
 		})

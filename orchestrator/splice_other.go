@@ -10,8 +10,6 @@ type pipeWriter struct{ f *os.File }
 
 func newPipeWriter(f *os.File, splice bool) (*pipeWriter, error) { return &pipeWriter{f: f}, nil }
 
-func (w *pipeWriter) Write(b []byte) (int, error) { return w.f.Write(b) }
-
 // WriteUnits writes the units in order and returns how many bytes of them
 // were written.
 func (w *pipeWriter) WriteUnits(units [][]byte) (int, error) {
