@@ -60,7 +60,7 @@ func BenchmarkFeedVideo(b *testing.B) {
 				}
 				defer pd.remove()
 				done := drain(b, pd.video, len(frame))
-				p := newPacer(time.Now(), 0, 25, false)
+				p := newPacer(time.Now(), 0, 25, false, nil)
 				b.SetBytes(int64(len(frame)))
 				b.ReportAllocs()
 				b.ResetTimer()

@@ -50,6 +50,10 @@ const (
 	// fakeLagEnv is how many frames read are not yet confirmed in the
 	// progress reports, as an encoder and muxer hold some back.
 	fakeLagEnv = "LIVEPUSH_FAKE_LAG"
+	// fakeReadyEnv is how long (a time.ParseDuration string) the fake takes
+	// after opening the FIFOs to print its first progress report, as ffmpeg
+	// does once it has connected to the server and started its encoders.
+	fakeReadyEnv = "LIVEPUSH_FAKE_READY"
 )
 
 // fakeLifetime ends a fake that nobody ended, so a failed test does not leave
@@ -232,8 +236,9 @@ func fakeFFmpeg(mode string, args []string) int {
 	log.event("opened")
 
 	lag, _ := strconv.Atoi(os.Getenv(fakeLagEnv))
+	ready, _ := time.ParseDuration(os.Getenv(fakeReadyEnv))
 	p := &fakeProgress{w: bufio.NewWriter(os.Stdout), fps: a.fps, lag: int64(lag), log: log}
-	go p.loop()
+	go p.loop(ready)
 
 	var stalled atomic.Bool
 	audioDone := make(chan int64)
@@ -296,7 +301,13 @@ type fakeProgress struct {
 	stopped bool
 }
 
-func (p *fakeProgress) loop() {
+// loop reports first after ready, then every 100 ms.
+func (p *fakeProgress) loop(ready time.Duration) {
+	time.Sleep(ready)
+	p.log.event("ready %d", time.Now().UnixNano())
+	if !p.report("continue") {
+		return
+	}
 	t := time.NewTicker(100 * time.Millisecond)
 	for range t.C {
 		if !p.report("continue") {

@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -12,7 +13,7 @@ import (
 func TestPacerDeadlinesDoNotDrift(t *testing.T) {
 	start := time.Now()
 	for _, fps := range []int64{25, 30, 24, 60, 7} {
-		p := newPacer(start, 100, int(fps), true)
+		p := newPacer(start, 100, int(fps), true, nil)
 		day := 86400 * fps
 		for _, n := range []int64{100, 101, 100 + fps, 100 + day, 100 + 7*day} {
 			want := time.Duration(n-100) * time.Second / time.Duration(fps)
@@ -43,7 +44,8 @@ func newTestAlarm(t *testing.T, ctx context.Context) *alarm {
 func TestPacerWait(t *testing.T) {
 	a := newTestAlarm(t, context.Background())
 	start := time.Now()
-	p := newPacer(start, 0, 50, true)
+	p := newPacer(start, 0, 50, true, nil)
+	p.begin(start)
 	for n := int64(0); n < 5; n++ {
 		if err := p.wait(n, a); err != nil {
 			t.Fatal(err)
@@ -56,12 +58,13 @@ func TestPacerWait(t *testing.T) {
 		t.Errorf("frame 4 released %v late", late)
 	}
 	// A late frame is released at once.
-	late := newPacer(start.Add(-time.Hour), 0, 25, true)
+	late := newPacer(start.Add(-time.Hour), 0, 25, true, nil)
+	late.begin(late.base)
 	if err := late.wait(1, a); err != nil {
 		t.Fatal(err)
 	}
 	// Without realtime, nothing waits.
-	if err := newPacer(time.Now().Add(time.Hour), 0, 25, false).wait(0, a); err != nil {
+	if err := newPacer(time.Now().Add(time.Hour), 0, 25, false, nil).wait(0, a); err != nil {
 		t.Error(err)
 	}
 }
@@ -85,7 +88,7 @@ func TestAlarmCancel(t *testing.T) {
 	if err := a.wait(time.Now().Add(time.Hour)); err != context.Canceled {
 		t.Errorf("wait after cancel = %v", err)
 	}
-	far := newPacer(time.Now().Add(time.Hour), 0, 25, true)
+	far := newPacer(time.Now().Add(time.Hour), 0, 25, true, nil)
 	if err := far.wait(0, a); err == nil {
 		t.Error("pacer wait ignored a cancelled context")
 	}
@@ -114,31 +117,95 @@ func TestAlarmShortWaits(t *testing.T) {
 // TestPacerWaitAllocs waits for real (1 ms a frame): sleeping must not allocate.
 func TestPacerWaitAllocs(t *testing.T) {
 	a := newTestAlarm(t, context.Background())
-	p := newPacer(time.Now(), 0, 1000, true)
+	p := newPacer(time.Now(), 0, 1000, true, nil)
+	p.begin(p.base)
 	n := int64(0)
 	if allocs := testing.AllocsPerRun(50, func() { p.wait(n, a); n++ }); allocs != 0 {
 		t.Errorf("wait allocates %v times a frame", allocs)
 	}
 }
 
-// TestPacerBegin checks that the clock starts when the first pipe opens,
-// and that a second begin does not move it.
+// TestPacerBegin checks that begin starts the clock, that a second begin
+// does not move it, and that a time before base counts as base.
 func TestPacerBegin(t *testing.T) {
 	base := time.Now().Add(-time.Second)
-	p := newPacer(base, 10, 25, true)
+	p := newPacer(base, 10, 25, true, nil)
 	if !p.start().Equal(base) {
 		t.Fatal("start before begin is not the base")
 	}
-	p.begin()
-	s := p.start()
-	if s.Sub(base) < time.Second {
-		t.Errorf("clock started %v after base, want >= 1s", s.Sub(base))
+	at := base.Add(time.Second)
+	p.begin(at)
+	if !p.start().Equal(at) {
+		t.Errorf("clock started %v after base, want 1s", p.start().Sub(base))
 	}
-	p.begin()
-	if !p.start().Equal(s) {
+	p.begin(at.Add(time.Hour))
+	if !p.start().Equal(at) {
 		t.Error("second begin moved the clock")
 	}
-	if got := p.deadline(35).Sub(s); got != time.Second {
+	if got := p.deadline(35).Sub(at); got != time.Second {
 		t.Errorf("deadline(35) = start + %v, want 1s", got)
+	}
+	early := newPacer(base, 0, 25, true, nil)
+	early.begin(base.Add(-time.Hour))
+	if !early.start().Equal(base) {
+		t.Errorf("begin before base: start is base %+v", early.start().Sub(base))
+	}
+}
+
+// TestPacerWaitsForBegin: the first frame is due at once; a later one waits
+// until the clock starts, and returns early if the reader goes away or the
+// context ends first.
+func TestPacerWaitsForBegin(t *testing.T) {
+	a := newTestAlarm(t, context.Background())
+	gone := make(chan struct{})
+	p := newPacer(time.Now().Add(-time.Hour), 5, 25, true, gone)
+	if err := p.wait(5, a); err != nil {
+		t.Fatalf("first frame: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.wait(7, a) }()
+	select {
+	case err := <-done:
+		t.Fatalf("frame 7 released (%v) before the clock started", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	at := time.Now()
+	p.begin(at)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+		if now := time.Now(); now.Before(p.deadline(7)) {
+			t.Errorf("frame 7 released %v before its deadline", p.deadline(7).Sub(now))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("begin did not release the wait")
+	}
+
+	q := newPacer(time.Now(), 0, 25, true, gone)
+	go func() { done <- q.wait(1, a) }()
+	close(gone)
+	select {
+	case err := <-done:
+		if !errors.Is(err, errNotBegun) {
+			t.Errorf("wait after the reader went = %v, want errNotBegun", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reader's going did not release the wait")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	c := newTestAlarm(t, ctx)
+	r := newPacer(time.Now(), 0, 25, true, nil)
+	go func() { done <- r.wait(1, c) }()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("wait after cancel = %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("cancel did not release the wait")
 	}
 }

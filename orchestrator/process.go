@@ -35,6 +35,9 @@ type child struct {
 	outTimeUS   atomic.Int64 // media time ffmpeg confirmed it muxed
 	lastAdvance atomic.Int64 // nanoseconds after started of the last progress that moved
 	publishing  atomic.Bool  // the first packet went out
+	// ready is closed at the first progress report: ffmpeg has its output
+	// open and its encoders started, and takes frames from now on.
+	ready chan struct{}
 
 	mu   sync.Mutex
 	tail []string // ffmpeg's last error lines, masked
@@ -57,7 +60,7 @@ func startChild(cmd *exec.Cmd, log *slog.Logger, m *Masker) (*child, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &child{cmd: cmd, log: log, masker: m, done: make(chan struct{})}
+	c := &child{cmd: cmd, log: log, masker: m, done: make(chan struct{}), ready: make(chan struct{})}
 	c.outTimeUS.Store(-1)
 	started := make(chan error, 1)
 	go func() {
@@ -127,6 +130,7 @@ func (c *child) readProgress(r io.Reader) {
 	sc := bufio.NewScanner(r)
 	var frame, size, outUS int64 = -1, -1, -1
 	var lastFrame, lastSize, lastOut int64 = -1, -1, -1
+	reported := false
 	for sc.Scan() {
 		key, val, ok := bytes.Cut(sc.Bytes(), []byte("="))
 		if !ok {
@@ -140,6 +144,10 @@ func (c *child) readProgress(r io.Reader) {
 		case "out_time_us":
 			outUS = parseInt(val)
 		case "progress":
+			if !reported {
+				reported = true
+				close(c.ready)
+			}
 			if frame > lastFrame || size > lastSize || outUS > lastOut {
 				c.lastAdvance.Store(int64(time.Since(c.started)))
 				lastFrame, lastSize = max(frame, lastFrame), max(size, lastSize)

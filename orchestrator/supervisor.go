@@ -296,7 +296,7 @@ func (s *Supervisor) runOnce(ctx context.Context, n int, from int64) attempt {
 	// abort releases writers blocked on a pipe that ffmpeg no longer reads.
 	abort, cancelAbort := context.WithCancelCause(context.Background())
 	defer cancelAbort(nil)
-	p := newPacer(time.Now(), from, cfg.Encoding.FPS, cfg.Realtime)
+	p := newPacer(time.Now(), from, cfg.Encoding.FPS, cfg.Realtime, c.done)
 	results := make(chan feedResult, 2)
 	for _, t := range []struct {
 		path string
@@ -309,6 +309,7 @@ func (s *Supervisor) runOnce(ctx context.Context, n int, from int64) attempt {
 		feeds   []feedResult
 		killed  error // why the supervisor killed ffmpeg
 		stopped = ctx.Done()
+		ready   = c.ready
 		abortC  = cfg.Abort
 		ticker  = time.NewTicker(max(min(cfg.StaleTimeout/4, time.Second), time.Millisecond))
 	)
@@ -324,6 +325,9 @@ wait:
 		select {
 		case <-c.done:
 			break wait
+		case <-ready:
+			ready = nil
+			p.begin(time.Now())
 		case r := <-results:
 			feeds = append(feeds, r)
 			if errors.Is(r.err, errSource) {

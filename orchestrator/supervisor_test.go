@@ -216,8 +216,9 @@ type fakeRun struct {
 	video, audio, output string
 	frames               []int64
 	frameTimes           []time.Time
-	confirmed            int64 // frames last reported in progress; -1: none
-	exit                 int   // status it exited with by itself; -1: it did not
+	ready                time.Time // when it printed its first progress report
+	confirmed            int64     // frames last reported in progress; -1: none
+	exit                 int       // status it exited with by itself; -1: it did not
 	events               map[string]bool
 }
 
@@ -263,6 +264,8 @@ func readFakeRuns(t *testing.T, path string) []*fakeRun {
 		case "frame":
 			r.frames = append(r.frames, arg(2))
 			r.frameTimes = append(r.frameTimes, time.Unix(0, arg(3)))
+		case "ready":
+			r.ready = time.Unix(0, arg(2))
 		case "progress":
 			r.confirmed = arg(2)
 		case "exit":
@@ -586,12 +589,52 @@ func TestSupervisorRealtimePacing(t *testing.T) {
 	if err := contiguous(runs[0].frames, 0, 24); err != nil {
 		t.Fatal(err)
 	}
-	// Frames due while ffmpeg starts go out at once when it opens the pipe;
-	// the last one must still wait for its time.
+	// The clock starts at ffmpeg's first report, after Run began: the last
+	// frame cannot come before its time counted from Run's start either.
 	if at := runs[0].frameTimes[24].Sub(r.end.Add(-r.elapsed)); at < 950*time.Millisecond {
 		t.Errorf("ffmpeg read frame 24 %v after Run began, want at least 0.96 s", at)
 	}
 	t.Logf("25 frames at 25 fps: Run took %v", r.elapsed)
+}
+
+// TestSupervisorClockStartsWhenFFmpegIsReady: ffmpeg takes a while after
+// opening its inputs before it reports (connecting, starting its encoders).
+// The first frame goes at once, for ffmpeg to probe; the others keep their
+// pace from ffmpeg's first report instead of going out in a burst that
+// catches up the time ffmpeg took.
+func TestSupervisorClockStartsWhenFFmpegIsReady(t *testing.T) {
+	h := newHarness(t)
+	ctx, _ := h.context(20 * time.Second)
+	const wait = 600 * time.Millisecond
+	cfg := h.config(h.fake("ok", fakeReadyEnv+"="+wait.String()))
+	cfg.Frames = 25
+	cfg.Realtime = true
+	_, res := h.start(ctx, cfg)
+	if r := h.waitRun(res, 10*time.Second); r.err != nil {
+		t.Fatalf("Run: %v", r.err)
+	}
+	runs := h.runs()
+	if len(runs) != 1 {
+		t.Fatalf("%d ffmpeg runs, want 1", len(runs))
+	}
+	run := runs[0]
+	if err := contiguous(run.frames, 0, 24); err != nil {
+		t.Fatal(err)
+	}
+	if run.ready.IsZero() {
+		t.Fatal("the fake recorded no first report")
+	}
+	if run.frameTimes[0].After(run.ready) {
+		t.Errorf("frame 0 reached ffmpeg %v after its first report, want before (ffmpeg probes it)", run.frameTimes[0].Sub(run.ready))
+	}
+	// Frame n is due n/25 s after the report; the supervisor sees the report
+	// a little later, so nothing may come earlier than that.
+	for n := 1; n < 25; n++ {
+		due := run.ready.Add(time.Duration(n) * time.Second / 25)
+		if at := run.frameTimes[n]; at.Before(due) {
+			t.Errorf("frame %d reached ffmpeg %v before it was due counting from ffmpeg's first report", n, due.Sub(at))
+		}
+	}
 }
 
 func TestSupervisorRestartResumes(t *testing.T) {

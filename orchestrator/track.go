@@ -161,7 +161,6 @@ func feed(ctx, abort context.Context, path string, t *track, from, end int64, p 
 		return res
 	}
 	defer f.Close()
-	p.begin()
 	stop := context.AfterFunc(abort, func() { f.SetWriteDeadline(time.Unix(1, 0)) })
 	defer stop()
 	al, err := newAlarm(ctx)
