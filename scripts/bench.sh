@@ -609,9 +609,16 @@ scale_run() {
 	SCALE_BAD_RUN=$bad
 }
 
-# The tools take turns at each K, so that they meet the same outside load. A K where fewer than a
+# The tools take turns at each K, so that they meet the same outside load, and which goes first
+# rotates from one K to the next: this VM's speed drifts within minutes (plain ffmpeg held 24 streams
+# and, five minutes later, had 22 of 24 behind), and a fixed order would always give the same tool
+# the same place in the drift and behind the heaviest run of the K before. A K where fewer than a
 # quarter of the streams fell behind is tried once more before it counts (one stream briefly starved
 # by someone else's job should not decide); a tool stops at its first K that fails.
+turns() { # turns N: SCALE_TOOLS rotated left by N
+	local t=($SCALE_TOOLS) i
+	for i in "${!t[@]}"; do echo "${t[$(((i + $1) % ${#t[@]}))]}"; done
+}
 scale_run_held() { # scale_run_held TOOL K: the highest K tried that held counting start-up too
 	if [ "$SCALE_BAD_RUN" = 0 ] && [ "$2" -gt "${VAL[scale_run_$1]}" ]; then VAL[scale_run_$1]=$2; fi
 }
@@ -619,9 +626,11 @@ scale() {
 	local tool k any
 	declare -A holding
 	for tool in $SCALE_TOOLS; do holding[$tool]=1; VAL[scale_$tool]=0; VAL[scale_fail_$tool]=""; VAL[scale_run_$tool]=0; done
+	local turn=0
 	for k in $SCALE_KS; do
 		any=0
-		for tool in $SCALE_TOOLS; do
+		turn=$((turn + 1))
+		for tool in $(turns $turn); do
 			[ "${holding[$tool]}" = 1 ] || continue
 			any=1
 			say "scale ${TOOL_NAME[$tool]}: $k streams for ${SCALE_SECONDS} s"
@@ -645,7 +654,8 @@ scale() {
 	local step pass fail mid
 	SCALE_EXTRA=""
 	for step in $(seq 1 "$SCALE_REFINE"); do
-		for tool in $SCALE_TOOLS; do
+		turn=$((turn + 1))
+		for tool in $(turns $turn); do
 			pass=${VAL[scale_$tool]}
 			fail=${VAL[scale_fail_$tool]}
 			isnum "$fail" && [ $((fail - pass)) -gt 1 ] || continue
