@@ -24,9 +24,9 @@ type pacer struct {
 	first    int64
 	fps      int64
 	realtime bool
-	started  atomic.Int64  // 1 + nanoseconds after base when the clock started; 0: not yet
-	begun    chan struct{} // closed when the clock starts
-	gone     <-chan struct{}
+	started  atomic.Int64    // 1 + nanoseconds after base when the clock started; 0: not yet
+	begun    chan struct{}   // closed when the clock starts
+	gone     <-chan struct{} // closed when ffmpeg exited: the clock will not start
 }
 
 // errNotBegun is wait's error when the reader went away before the clock started.

@@ -31,6 +31,13 @@ func TestPacerDeadlinesDoNotDrift(t *testing.T) {
 	}
 }
 
+// runningPacer returns a realtime pacer whose clock started at base.
+func runningPacer(base time.Time, first int64, fps int) *pacer {
+	p := newPacer(base, first, fps, true, nil)
+	p.begin(base)
+	return p
+}
+
 func newTestAlarm(t *testing.T, ctx context.Context) *alarm {
 	t.Helper()
 	a, err := newAlarm(ctx)
@@ -44,8 +51,7 @@ func newTestAlarm(t *testing.T, ctx context.Context) *alarm {
 func TestPacerWait(t *testing.T) {
 	a := newTestAlarm(t, context.Background())
 	start := time.Now()
-	p := newPacer(start, 0, 50, true, nil)
-	p.begin(start)
+	p := runningPacer(start, 0, 50)
 	for n := int64(0); n < 5; n++ {
 		if err := p.wait(n, a); err != nil {
 			t.Fatal(err)
@@ -58,8 +64,7 @@ func TestPacerWait(t *testing.T) {
 		t.Errorf("frame 4 released %v late", late)
 	}
 	// A late frame is released at once.
-	late := newPacer(start.Add(-time.Hour), 0, 25, true, nil)
-	late.begin(late.base)
+	late := runningPacer(start.Add(-time.Hour), 0, 25)
 	if err := late.wait(1, a); err != nil {
 		t.Fatal(err)
 	}
@@ -117,8 +122,7 @@ func TestAlarmShortWaits(t *testing.T) {
 // TestPacerWaitAllocs waits for real (1 ms a frame): sleeping must not allocate.
 func TestPacerWaitAllocs(t *testing.T) {
 	a := newTestAlarm(t, context.Background())
-	p := newPacer(time.Now(), 0, 1000, true, nil)
-	p.begin(p.base)
+	p := runningPacer(time.Now(), 0, 1000)
 	n := int64(0)
 	if allocs := testing.AllocsPerRun(50, func() { p.wait(n, a); n++ }); allocs != 0 {
 		t.Errorf("wait allocates %v times a frame", allocs)

@@ -567,31 +567,39 @@ func TestSupervisorCompletes(t *testing.T) {
 	t.Logf("50 frames in %v", r.elapsed)
 }
 
-func TestSupervisorRealtimePacing(t *testing.T) {
-	h := newHarness(t)
+// realtimeSecond streams 25 frames at 25 fps through ffmpeg and checks
+// that one ffmpeg run read all of them, in order.
+func (h *harness) realtimeSecond(ffmpeg string) (runResult, *fakeRun) {
+	h.t.Helper()
 	ctx, _ := h.context(20 * time.Second)
-	cfg := h.config(h.fake("ok"))
+	cfg := h.config(ffmpeg)
 	cfg.Frames = 25
 	cfg.Realtime = true
 	_, res := h.start(ctx, cfg)
 	r := h.waitRun(res, 10*time.Second)
 	if r.err != nil {
-		t.Fatalf("Run: %v", r.err)
+		h.t.Fatalf("Run: %v", r.err)
 	}
+	runs := h.runs()
+	if len(runs) != 1 {
+		h.t.Fatalf("%d ffmpeg runs, want 1", len(runs))
+	}
+	if err := contiguous(runs[0].frames, 0, 24); err != nil {
+		h.t.Fatal(err)
+	}
+	return r, runs[0]
+}
+
+func TestSupervisorRealtimePacing(t *testing.T) {
+	h := newHarness(t)
+	r, run := h.realtimeSecond(h.fake("ok"))
 	// Frame 24 is due 24/25 s after frame 0.
 	if r.elapsed < 950*time.Millisecond {
 		t.Errorf("25 frames at 25 fps streamed in %v, want at least 0.96 s", r.elapsed)
 	}
-	runs := h.runs()
-	if len(runs) != 1 {
-		t.Fatalf("%d ffmpeg runs, want 1", len(runs))
-	}
-	if err := contiguous(runs[0].frames, 0, 24); err != nil {
-		t.Fatal(err)
-	}
 	// The clock starts at ffmpeg's first report, after Run began: the last
 	// frame cannot come before its time counted from Run's start either.
-	if at := runs[0].frameTimes[24].Sub(r.end.Add(-r.elapsed)); at < 950*time.Millisecond {
+	if at := run.frameTimes[24].Sub(r.end.Add(-r.elapsed)); at < 950*time.Millisecond {
 		t.Errorf("ffmpeg read frame 24 %v after Run began, want at least 0.96 s", at)
 	}
 	t.Logf("25 frames at 25 fps: Run took %v", r.elapsed)
@@ -604,23 +612,8 @@ func TestSupervisorRealtimePacing(t *testing.T) {
 // catches up the time ffmpeg took.
 func TestSupervisorClockStartsWhenFFmpegIsReady(t *testing.T) {
 	h := newHarness(t)
-	ctx, _ := h.context(20 * time.Second)
 	const wait = 600 * time.Millisecond
-	cfg := h.config(h.fake("ok", fakeReadyEnv+"="+wait.String()))
-	cfg.Frames = 25
-	cfg.Realtime = true
-	_, res := h.start(ctx, cfg)
-	if r := h.waitRun(res, 10*time.Second); r.err != nil {
-		t.Fatalf("Run: %v", r.err)
-	}
-	runs := h.runs()
-	if len(runs) != 1 {
-		t.Fatalf("%d ffmpeg runs, want 1", len(runs))
-	}
-	run := runs[0]
-	if err := contiguous(run.frames, 0, 24); err != nil {
-		t.Fatal(err)
-	}
+	_, run := h.realtimeSecond(h.fake("ok", fakeReadyEnv+"="+wait.String()))
 	if run.ready.IsZero() {
 		t.Fatal("the fake recorded no first report")
 	}

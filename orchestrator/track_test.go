@@ -259,8 +259,7 @@ func TestFeedBatchAhead(t *testing.T) {
 			got <- arrival{frameNo(buf), time.Now()}
 		}
 	}()
-	p := newPacer(time.Now(), 0, fps, true, nil)
-	p.begin(p.base)
+	p := runningPacer(time.Now(), 0, fps)
 	res := feed(context.Background(), context.Background(), pd.audio, tr, 0, units, p)
 	if res.err != nil || res.next != units {
 		t.Fatalf("feed: %d of %d, %v", res.next, units, res.err)
