@@ -34,7 +34,9 @@
 #     all behind; when under a quarter of them fall behind, K gets a second try). The tools take
 #     turns at each K: livepush, plain ffmpeg -re doing the same encode from the raw frame
 #     (-stream_loop -1) and s16le, and (BENCH_LONG) ffmpeg -re as people run it, -loop 1 on the PNG
-#     as in 3 (which decodes the PNG for every frame: about a third more CPU at 256x256). Each tool's
+#     as in 3 (which decodes the PNG for every frame: about a third more CPU at 256x256), and the
+#     design's floor: scripts/bench/fifofeed -r (C, paced as livepush paces, one clock_nanosleep and
+#     one write a unit) into FIFOs read by livepush's own ffmpeg command. Each tool's
 #     K processes are started back to back. A context row judges every stream from 2 s after its own
 #     start instead, start-up storm included: the streams that start first compete with the
 #     start-up of the later ones (ffmpeg's own start-up, dynamic linking and x264's set-up, is about
@@ -46,7 +48,7 @@
 #
 # Environment: BENCH_LONG=1 (full lengths, 3+ repeats), BENCH_PORT (first port to try, 19460),
 # BENCH_REPEAT (repeats per measured run), BENCH_UNPACED_REPEAT (unpaced rounds; 21 long, 5 quick),
-# BENCH_SCALE_KS (e.g. "2 4 8"), BENCH_SCALE_TOOLS (of "lp ffraw ffpng"; quick: "lp ffraw"),
+# BENCH_SCALE_KS (e.g. "2 4 8"), BENCH_SCALE_TOOLS (of "lp fl ffraw ffpng", the long default; quick: "lp ffraw"),
 # BENCH_SCALE_REFINE (halvings of the gap between the last K held and the first failed, 2),
 # BENCH_SKIP (e.g. "scale cpu": leave out unpaced, cpu, pacing or scale), BENCH_KEEP=1 (keep the work directory),
 # BENCH_OUT (results directory, bench-results), BENCH_FLOOR=0|1 (the C FIFO feeder in the unpaced
@@ -79,7 +81,7 @@ if [ $LONG = 1 ]; then
 	PACE_SECONDS=120
 	SCALE_SECONDS=20
 	SCALE_KS=${BENCH_SCALE_KS:-"1 4 8 12 16 18 20 22 24 26 28 30 32 36 40 48"}
-	SCALE_TOOLS=${BENCH_SCALE_TOOLS:-"lp ffraw ffpng"}
+	SCALE_TOOLS=${BENCH_SCALE_TOOLS:-"lp fl ffraw ffpng"}
 	SCALE_REFINE=${BENCH_SCALE_REFINE:-2}
 	# media seconds per unpaced run: size=seconds (each run a few seconds of x264 at full speed)
 	UNPACED_SIZES="256x256=120 1280x720=32 1920x1080=16"
@@ -97,7 +99,7 @@ else
 fi
 CPU_SIZES="256x256 1280x720 1920x1080" # the targets are for 720p and 1080p; 256x256 for context
 declare -A UNPACED_NAME=([ff]=ffmpeg [lp]=livepush [fl]="C FIFO feeder")
-declare -A TOOL_NAME=([lp]=livepush [ffraw]="ffmpeg -re, raw frame (same encode)" [ffpng]="ffmpeg -re -loop 1 png (as people run it)")
+declare -A TOOL_NAME=([lp]=livepush [fl]="the C FIFO feeder, paced, + livepush's ffmpeg command (the design's floor)" [ffraw]="ffmpeg -re, raw frame (same encode)" [ffpng]="ffmpeg -re -loop 1 png (as people run it)")
 FPS=25
 RATE=24000
 
@@ -105,7 +107,10 @@ RATE=24000
 say "checking packages (ffmpeg, nginx-rtmp, procps) and Go"
 ensure_packages ffmpeg procps
 bash scripts/nginx-rtmp.sh install
-[ "$FLOOR" = 1 ] && ensure_packages gcc libc6-dev
+# The C FIFO feeder: in the unpaced rounds (FLOOR) and as a scale tool (fl).
+CFEED=0
+{ [ "$FLOOR" = 1 ] || [[ " $SCALE_TOOLS " == *" fl "* ]]; } && CFEED=1
+[ $CFEED = 1 ] && ensure_packages gcc libc6-dev
 ensure_go
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || die "ffmpeg/ffprobe missing after install"
 
@@ -152,7 +157,7 @@ CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$BIN/livepush" ./cmd/livep
 go build -o "$BIN/arrivals" ./scripts/bench/arrivals
 LP=$BIN/livepush
 ARR=$BIN/arrivals
-if [ "$FLOOR" = 1 ]; then
+if [ $CFEED = 1 ]; then
 	gcc -O2 -pthread -o "$BIN/fifofeed" scripts/bench/fifofeed/fifofeed.c
 fi
 
@@ -537,7 +542,7 @@ judge() {
 # all K behind), and SCALE_BAD_RUN to the number behind at any time after their own first 2 s,
 # start-up included: when K streams start at once, the later starts compete with the running ones.
 scale_run() {
-	local tool=$1 k=$2 i img w dry base name pids=() recs=() rc bad=0 exp t0 dead=()
+	local tool=$1 k=$2 i img w dry base name pids=() recs=() rc bad=0 exp t0 dead=() cmd fr pc
 	img=$(image 256x256)
 	w=$(wav "$SCALE_SECONDS")
 	exp=$(calc "0.95*($SCALE_SECONDS-3)*$FPS" %d) # 2 s skipped at the start, 1 s at the end
@@ -556,6 +561,15 @@ scale_run() {
 	ffpng)
 		mapfile -d '' base < <("$ARR" argv -mode re-png -png "$img" -wav "$w" -fps $FPS -t "$SCALE_SECONDS" -out "$out" <<<"$dry")
 		;;
+	fl)
+		# livepush's own ffmpeg command on two FIFOs that the C feeder writes, paced as livepush
+		# paces (its clock starts at ffmpeg's first progress report, which -progress pipe:1 sends
+		# to the feeder's stdin). The FIFOs' paths are the same for every stream but for a number.
+		mapfile -d '' base < <("$ARR" argv -mode unpaced -video "$WORK/fifo/v-@N@" -audio "$WORK/fifo/a-@N@" -out "$out" <<<"$dry")
+		mkdir -p "$WORK/fifo"
+		fr=$(frame 256x256)
+		pc=$(pcm "$SCALE_SECONDS")
+		;;
 	esac
 	[ "$tool" = lp ] || { [ ${#base[@]} -gt 0 ] && [ "${base[-1]}" = "$out" ]; } || die "could not derive the plain ffmpeg -re command from: $dry"
 	t0=$(now)
@@ -563,6 +577,13 @@ scale_run() {
 		name=scale-$tool-$k-$i
 		if [ "$tool" = lp ]; then
 			"$LP" stream --image "$img" --audio "$w" --gop 1 -o "$URL/$name" 2>"$LOGS/$name.log" &
+		elif [ "$tool" = fl ]; then
+			j=$((${#base[@]} - 1))
+			cmd=("${base[@]:0:j}")
+			mkfifo "$WORK/fifo/v-$i" "$WORK/fifo/a-$i"
+			("${cmd[@]//@N@/$i}" "$URL/$name" 2>"$LOGS/$name.log" |
+				"$BIN/fifofeed" -r $FPS -a $((RATE * 2)) "$WORK/fifo/v-$i" "$WORK/fifo/a-$i" \
+					"$fr" "$pc" $((SCALE_SECONDS * FPS)) 2>"$LOGS/$name-feed.log") &
 		else
 			j=$((${#base[@]} - 1))
 			"${base[@]:0:j}" "$URL/$name" >/dev/null 2>"$LOGS/$name.log" &
@@ -603,7 +624,7 @@ scale_run() {
 			held=$JUDGE_BAD hdrift=$JUDGE_DRIFT hgrowth=$JUDGE_GROWTH
 		fi
 	fi
-	rm -f "$WORK"/arr/scale-"$tool"-"$k"-*.csv
+	rm -f "$WORK"/arr/scale-"$tool"-"$k"-*.csv "$WORK"/fifo/[va]-*
 	note "scale $tool K=$k: $held of $k behind while all on air (worst drift $hdrift ms/s, worst lag growth $hgrowth s), $bad behind counting start-up (worst drift $worst_drift ms/s, worst lag growth $worst_growth s); all done after $wall s; all $k on air together for $together; CPU per stream $(calc "($cpu1-$cpu0)/$k" %.2f) s ($(calc "100*($cpu1-$cpu0)/($k*$SCALE_SECONDS)" %.1f) % of a core per stream second); load $(load)"
 	SCALE_BAD=$held
 	SCALE_BAD_RUN=$bad
@@ -751,11 +772,13 @@ TABLE=$WORK/table.md
 		for t in $SCALE_TOOLS; do
 			[ "$t" = lp ] && continue
 			f=${VAL[scale_$t]:-NA}; r=$(ratio "$l" "$f" %.2f)
-			echo "| scale: concurrent 256x256 gop-1 realtime streams, none behind while all on air, vs ${TOOL_NAME[$t]} (${SCALE_SECONDS} s each; K tried: $SCALE_KS, then narrowing${SCALE_EXTRA:- nothing}; first failing: livepush ${VAL[scale_fail_lp]:-?}, ffmpeg ${VAL[scale_fail_$t]:-?}) | $l | $f | $r | >= ffmpeg's | $(pf "$r" '>=' 1) |"
+			who=ffmpeg; [ "$t" = fl ] && who="the floor"
+			echo "| scale: concurrent 256x256 gop-1 realtime streams, none behind while all on air, vs ${TOOL_NAME[$t]} (${SCALE_SECONDS} s each; K tried: $SCALE_KS, then narrowing${SCALE_EXTRA:- nothing}; first failing: livepush ${VAL[scale_fail_lp]:-?}, $who ${VAL[scale_fail_$t]:-?}) | $l | $f | $r | >= $who's | $(pf "$r" '>=' 1) |"
 		done
 		for t in $SCALE_TOOLS; do
 			[ "$t" = lp ] && continue
-			echo "| ↳ counting start-up too: none behind from 2 s after its own start, while the others start (highest K tried) | ${VAL[scale_run_lp]:-NA} | ${VAL[scale_run_$t]:-NA} | $(ratio "${VAL[scale_run_lp]:-NA}" "${VAL[scale_run_$t]:-NA}" %.2f) | (context) | |"
+			who=ffmpeg; [ "$t" = fl ] && who="the floor"
+			echo "| ↳ vs $who, counting start-up too: none behind from 2 s after its own start, while the others start (highest K tried) | ${VAL[scale_run_lp]:-NA} | ${VAL[scale_run_$t]:-NA} | $(ratio "${VAL[scale_run_lp]:-NA}" "${VAL[scale_run_$t]:-NA}" %.2f) | (context) | |"
 		done
 	fi
 } >"$TABLE"

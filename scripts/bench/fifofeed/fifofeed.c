@@ -1,11 +1,16 @@
-// fifofeed: the least any FIFO feeder can do, as a floor for livepush's unpaced rows in bench.sh.
+// fifofeed: the least any FIFO feeder can do, as a floor for livepush's rows in bench.sh.
 //
-//   fifofeed VIDEO_FIFO AUDIO_FIFO FRAME_FILE PCM_FILE FRAMES
+//   fifofeed [-r FPS -a AUDIO_BYTES_PER_SECOND] VIDEO_FIFO AUDIO_FIFO FRAME_FILE PCM_FILE FRAMES
 //
 // Writes one raw frame FRAMES times into VIDEO_FIFO and the whole PCM file into AUDIO_FIFO, with
 // nothing else: one thread per FIFO, blocking calls, 1 MiB pipe buffers (what livepush gets without
 // CAP_SYS_RESOURCE), the frame in 2 MiB-aligned memory advised for huge pages and spliced
-// (vmsplice) as livepush does. No pacing, no replay ring, no supervision, no Go runtime.
+// (vmsplice) as livepush does. No replay ring, no supervision, no Go runtime.
+//
+// Unpaced by default. With -r it paces as livepush does, to absolute deadlines: the first frame and
+// the first audio block at once, then frame n at start + n/FPS and audio in blocks of 4 frames'
+// worth, each at its first frame's deadline. The clock starts at ffmpeg's first progress report,
+// read from stdin (run ffmpeg with -progress pipe:1 and pipe its stdout here).
 // A reader that stops early (ffmpeg done after its -frames:v) ends a writer quietly.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,17 +19,28 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HUGE (2UL << 20)
+#define AUDIO_BLOCK_FRAMES 4
 
 static const char *video_path, *audio_path;
 static char *frame, *pcm;
 static size_t frame_len, pcm_len;
 static long frames;
+
+// Pacing (-r): fps == 0 means unpaced. The clock: begun is set, under mu, once stdin shows the
+// first progress report; start is then valid.
+static long fps, audio_rate;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static int begun;
+static struct timespec start;
 
 static int open_fifo(const char *path) {
 	int fd = open(path, O_WRONLY); // blocks until ffmpeg opens the other end
@@ -55,18 +71,67 @@ static int put(int fd, char *b, size_t len, int splice) {
 	return 0;
 }
 
+// due sleeps until frame n's deadline.
+static void due(long n) {
+	if (!fps || n == 0)
+		return;
+	pthread_mutex_lock(&mu);
+	while (!begun)
+		pthread_cond_wait(&cond, &mu);
+	pthread_mutex_unlock(&mu);
+	long long ns = (long long)start.tv_nsec + (long long)n * 1000000000LL / fps;
+	struct timespec t = {start.tv_sec + ns / 1000000000LL, ns % 1000000000LL};
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
+		;
+}
+
 static void *video(void *arg) {
 	int fd = open_fifo(video_path);
-	for (long n = 0; n < frames && put(fd, frame, frame_len, 1) == 0; n++)
-		;
+	for (long n = 0; n < frames; n++) {
+		due(n);
+		if (put(fd, frame, frame_len, 1) != 0)
+			break;
+	}
 	close(fd);
 	return arg;
 }
 
 static void *audio(void *arg) {
 	int fd = open_fifo(audio_path);
-	put(fd, pcm, pcm_len, 0);
+	if (!fps)
+		put(fd, pcm, pcm_len, 0);
+	else {
+		size_t block = (size_t)(audio_rate * AUDIO_BLOCK_FRAMES / fps) & ~(size_t)1;
+		for (size_t off = 0, n = 0; off < pcm_len; off += block, n += AUDIO_BLOCK_FRAMES) {
+			size_t len = pcm_len - off < block ? pcm_len - off : block;
+			due(n);
+			if (put(fd, pcm + off, len, 0) != 0)
+				break;
+		}
+	}
 	close(fd);
+	return arg;
+}
+
+// progress starts the clock at the first "progress=" line on stdin and then drains stdin, so that
+// ffmpeg's later reports never block it.
+static void *progress(void *arg) {
+	char line[256];
+	while (fgets(line, sizeof line, stdin)) {
+		if (!begun && strncmp(line, "progress=", 9) == 0) {
+			pthread_mutex_lock(&mu);
+			clock_gettime(CLOCK_MONOTONIC, &start);
+			begun = 1;
+			pthread_cond_broadcast(&cond);
+			pthread_mutex_unlock(&mu);
+		}
+	}
+	// ffmpeg exited. Before its first report it may not have opened a FIFO, and a writer's open
+	// would wait for ever: give up.
+	if (!begun) {
+		fprintf(stderr, "fifofeed: ffmpeg exited before its first progress report\n");
+		exit(1);
+	}
 	return arg;
 }
 
@@ -94,20 +159,38 @@ static char *slurp(const char *path, size_t *len) {
 }
 
 int main(int argc, char **argv) {
-	if (argc != 6) {
-		fprintf(stderr, "usage: fifofeed VIDEO_FIFO AUDIO_FIFO FRAME_FILE PCM_FILE FRAMES\n");
-		return 2;
+	int c;
+	while ((c = getopt(argc, argv, "r:a:")) != -1) {
+		switch (c) {
+		case 'r':
+			fps = atol(optarg);
+			break;
+		case 'a':
+			audio_rate = atol(optarg);
+			break;
+		default:
+			goto usage;
+		}
 	}
+	if (argc - optind != 5 || fps < 0 || (fps > 0) != (audio_rate > 0))
+		goto usage;
 	signal(SIGPIPE, SIG_IGN);
-	video_path = argv[1];
-	audio_path = argv[2];
-	frame = slurp(argv[3], &frame_len);
-	pcm = slurp(argv[4], &pcm_len);
-	frames = atol(argv[5]);
-	pthread_t v, a;
+	video_path = argv[optind];
+	audio_path = argv[optind + 1];
+	frame = slurp(argv[optind + 2], &frame_len);
+	pcm = slurp(argv[optind + 3], &pcm_len);
+	frames = atol(argv[optind + 4]);
+	pthread_t v, a, p;
+	if (fps)
+		pthread_create(&p, NULL, progress, NULL);
 	pthread_create(&v, NULL, video, NULL);
 	pthread_create(&a, NULL, audio, NULL);
 	pthread_join(v, NULL);
 	pthread_join(a, NULL);
+	if (fps) // read ffmpeg's last reports too: it ends them with its output, after our EOF
+		pthread_join(p, NULL);
 	return 0;
+usage:
+	fprintf(stderr, "usage: fifofeed [-r FPS -a AUDIO_BYTES_PER_SECOND] VIDEO_FIFO AUDIO_FIFO FRAME_FILE PCM_FILE FRAMES\n");
+	return 2;
 }
