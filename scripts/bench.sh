@@ -19,7 +19,9 @@
 #     context); CPU of livepush itself
 #     and of its ffmpeg child (all threads' run time from /proc/PID/task/*/schedstat, in ns) sampled
 #     just before the end, and livepush's peak RSS (VmHWM). A plain `ffmpeg -re` with the same options
-#     reading the same raw frame (looped) runs at the same time, for context.
+#     reading the same raw frame (looped) runs at the same time, for context. With BENCH_FLOOR=1, at
+#     256x256 the design's floor runs alongside too: scripts/bench/fifofeed -r (C, paced) feeding
+#     livepush's ffmpeg command, its own CPU against its ffmpeg's.
 #  3. Pacing seen from outside: a subscriber per stream (ffprobe -show_packets on the rtmp URL, started
 #     before the publisher), each line stamped when it arrives (scripts/bench/arrivals). Over the video
 #     packets after the first 2 s (ffprobe's probing hands the first ones over in a burst) and before
@@ -397,6 +399,7 @@ unpaced() {
 # =======================================================================================================
 realtime_cpu() {
 	local size rep img w audio one dry base lp ff child t0 a_lp a_ch b_lp b_ch ff_a ff_b hwm chwm rc name restarts
+	local fl flc fl_on fl_cmd fl_dir a_fl a_flc b_fl b_flc
 	for size in $CPU_SIZES; do
 		img=$(image "$size")
 		w=$(wav $((CPU_SECONDS + 10)))
@@ -410,6 +413,18 @@ realtime_cpu() {
 				-t $((CPU_SECONDS + 5)) -out "$URL/$name-ff" <<<"$dry")
 			[ ${#base[@]} -gt 0 ] || die "could not derive the plain ffmpeg -re command from: $dry"
 			[ "$rep" = 1 ] && echo "realtime $size ffmpeg -re: ${base[*]}" >>"$DETAILS"
+			# The floor at 256x256 (with FLOOR): the paced C feeder and livepush's ffmpeg command,
+			# alongside (a third 720p or 1080p stream would overload two cores). ffmpeg's progress
+			# reaches the feeder through a third FIFO, so that both are this shell's children.
+			fl=""; flc=""; fl_on=0
+			if [ "$FLOOR" = 1 ] && [ "$size" = 256x256 ]; then
+				fl_on=1
+				fl_dir=$WORK/fifo/cpu-$rep
+				mkdir -p "$fl_dir"
+				mkfifo "$fl_dir/v" "$fl_dir/a" "$fl_dir/progress"
+				mapfile -d '' fl_cmd < <("$ARR" argv -mode unpaced -video "$fl_dir/v" -audio "$fl_dir/a" -out "$URL/$name-fl" <<<"$dry")
+				[ ${#fl_cmd[@]} -gt 0 ] || die "could not derive the FIFO ffmpeg command from: $dry"
+			fi
 			t0=$(now)
 			"$LP" stream --image "$img" --audio "$w" --size "$size" --loop -o "$URL/$name-lp" 2>"$LOGS/$name-lp.log" &
 			lp=$!
@@ -417,6 +432,15 @@ realtime_cpu() {
 			"${base[@]}" >/dev/null 2>"$LOGS/$name-ff.log" &
 			ff=$!
 			PIDS+=("$ff")
+			if [ $fl_on = 1 ]; then
+				"$BIN/fifofeed" -r $FPS -a $((RATE * 2)) "$fl_dir/v" "$fl_dir/a" "$one" "$audio" \
+					$(((CPU_SECONDS + 5) * FPS)) <"$fl_dir/progress" 2>"$LOGS/$name-fl.log" &
+				fl=$!
+				PIDS+=("$fl")
+				"${fl_cmd[@]}" >"$fl_dir/progress" 2>"$LOGS/$name-fl-ffmpeg.log" &
+				flc=$!
+				PIDS+=("$flc")
+			fi
 			child=""
 			for _ in $(seq 1 100); do
 				child=$(pgrep -P "$lp" -x ffmpeg | head -n1 || true)
@@ -426,9 +450,25 @@ realtime_cpu() {
 			[ -n "$child" ] || { note "CRASH: livepush $size started no ffmpeg"; CRASHED=1; stop_pid "$lp"; stop_pid "$ff"; continue; }
 			sleep_until "$(calc "$t0 + 5")"
 			a_lp=$(cpu_s "$lp"); a_ch=$(cpu_s "$child"); ff_a=$(cpu_s "$ff")
+			[ -n "$fl" ] && { a_fl=$(cpu_s "$fl"); a_flc=$(cpu_s "$flc"); }
 			sleep_until "$(calc "$t0 + $CPU_SECONDS - 0.2")"
 			child=$(pgrep -P "$lp" -x ffmpeg | head -n1 || true)
 			b_lp=$(cpu_s "$lp"); b_ch=$(cpu_s "$child"); ff_b=$(cpu_s "$ff")
+			if [ -n "$fl" ]; then
+				b_fl=$(cpu_s "$fl"); b_flc=$(cpu_s "$flc")
+				if alive "$fl" && alive "$flc"; then
+					add "cpu_pct_fl_$size" "$(calc "100*$b_fl/$b_flc" %.3f)"
+					add "cpu_pct_steady_fl_$size" "$(calc "100*($b_fl-$a_fl)/($b_flc-$a_flc)" %.3f)"
+					note "realtime $size run $rep: the C feeder ${b_fl} s CPU, its ffmpeg ${b_flc} s ($(calc "100*$b_fl/$b_flc" %.2f) %; from 5 s on: $(calc "100*($b_fl-$a_fl)/($b_flc-$a_flc)" %.2f) %)"
+				else
+					note "CRASH: realtime $size run $rep: the C feeder or its ffmpeg died early"
+					tail -n5 "$LOGS/$name-fl.log" "$LOGS/$name-fl-ffmpeg.log" >>"$DETAILS"
+					CRASHED=1
+				fi
+				stop_pid "$flc"
+				stop_pid "$fl"
+				rm -rf "$fl_dir"
+			fi
 			hwm=$(hwm_mb "$lp"); chwm=$(hwm_mb "$child")
 			restarts=$(grep -c 'ffmpeg started' "$LOGS/$name-lp.log" || true)
 			rc=0; alive "$lp" || rc=dead
@@ -747,6 +787,9 @@ TABLE=$WORK/table.md
 			p=$(m "cpu_pct_steady_$s")
 			[ "$s" = 256x256 ] || res=$(pf "$p" '<=' 3)
 			echo "| ↳ same, from 5 s on (steady state, no start-up) | | | $(fmt "$p" %.2f) % | $tgt | $res |"
+			if [ "$s" = 256x256 ] && [ "$FLOOR" = 1 ]; then
+				echo "| ↳ the floor: scripts/bench/fifofeed -r (C, paced) / the same ffmpeg command, whole run (from 5 s on) | | | $(fmt "$(m "cpu_pct_fl_$s")" %.2f) % ($(fmt "$(m "cpu_pct_steady_fl_$s")" %.2f) %) | (context) | |"
+			fi
 			l=$(m "cpu_total_lp_$s"); f=$(m "cpu_ffre_$s"); r=$(ratio "$l" "$f")
 			echo "| realtime CPU, $s: livepush + child vs plain \`ffmpeg -re\` (context) | $(fmt "$(m "core_lp_$s")" %.1f) % of a core | $(fmt "$(m "core_ffre_$s")" %.1f) % of a core | $r | (context) | |"
 		done
