@@ -820,7 +820,7 @@ TABLE=$WORK/table.md
 		done
 		for t in $SCALE_TOOLS; do
 			[ "$t" = lp ] && continue
-			who=ffmpeg; [ "$t" = fl ] && who="the floor"
+			case $t in fl) who="the floor" ;; ffraw) who="ffmpeg -re raw" ;; *) who="ffmpeg -re png" ;; esac
 			echo "| ↳ vs $who, counting start-up too: none behind from 2 s after its own start, while the others start (highest K tried) | ${VAL[scale_run_lp]:-NA} | ${VAL[scale_run_$t]:-NA} | $(ratio "${VAL[scale_run_lp]:-NA}" "${VAL[scale_run_$t]:-NA}" %.2f) | (context) | |"
 		done
 	fi
