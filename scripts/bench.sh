@@ -447,7 +447,12 @@ realtime_cpu() {
 				[ -n "$child" ] && break
 				sleep 0.1
 			done
-			[ -n "$child" ] || { note "CRASH: livepush $size started no ffmpeg"; CRASHED=1; stop_pid "$lp"; stop_pid "$ff"; continue; }
+			if [ -z "$child" ]; then
+				note "CRASH: livepush $size started no ffmpeg"; CRASHED=1
+				stop_pid "$lp"; stop_pid "$ff"
+				[ -n "$fl" ] && { stop_pid "$flc"; stop_pid "$fl"; rm -rf "$fl_dir"; }
+				continue
+			fi
 			sleep_until "$(calc "$t0 + 5")"
 			a_lp=$(cpu_s "$lp"); a_ch=$(cpu_s "$child"); ff_a=$(cpu_s "$ff")
 			[ -n "$fl" ] && { a_fl=$(cpu_s "$fl"); a_flc=$(cpu_s "$flc"); }
