@@ -397,9 +397,15 @@ unpaced() {
 # =======================================================================================================
 # 2. Realtime CPU and memory
 # =======================================================================================================
+stop_floor() { # stop_floor FEEDER FFMPEG DIR: stops the floor's two processes (if started) and removes its FIFOs
+	[ -n "$1" ] || return 0
+	stop_pid "$2"
+	stop_pid "$1"
+	rm -rf "$3"
+}
 realtime_cpu() {
 	local size rep img w audio one dry base lp ff child t0 a_lp a_ch b_lp b_ch ff_a ff_b hwm chwm rc name restarts
-	local fl flc fl_on fl_cmd fl_dir a_fl a_flc b_fl b_flc
+	local fl flc fl_cmd fl_dir a_fl a_flc b_fl b_flc
 	for size in $CPU_SIZES; do
 		img=$(image "$size")
 		w=$(wav $((CPU_SECONDS + 10)))
@@ -413,18 +419,7 @@ realtime_cpu() {
 				-t $((CPU_SECONDS + 5)) -out "$URL/$name-ff" <<<"$dry")
 			[ ${#base[@]} -gt 0 ] || die "could not derive the plain ffmpeg -re command from: $dry"
 			[ "$rep" = 1 ] && echo "realtime $size ffmpeg -re: ${base[*]}" >>"$DETAILS"
-			# The floor at 256x256 (with FLOOR): the paced C feeder and livepush's ffmpeg command,
-			# alongside (a third 720p or 1080p stream would overload two cores). ffmpeg's progress
-			# reaches the feeder through a third FIFO, so that both are this shell's children.
-			fl=""; flc=""; fl_on=0
-			if [ "$FLOOR" = 1 ] && [ "$size" = 256x256 ]; then
-				fl_on=1
-				fl_dir=$WORK/fifo/cpu-$rep
-				mkdir -p "$fl_dir"
-				mkfifo "$fl_dir/v" "$fl_dir/a" "$fl_dir/progress"
-				mapfile -d '' fl_cmd < <("$ARR" argv -mode unpaced -video "$fl_dir/v" -audio "$fl_dir/a" -out "$URL/$name-fl" <<<"$dry")
-				[ ${#fl_cmd[@]} -gt 0 ] || die "could not derive the FIFO ffmpeg command from: $dry"
-			fi
+			fl=""; flc=""; fl_dir=""
 			t0=$(now)
 			"$LP" stream --image "$img" --audio "$w" --size "$size" --loop -o "$URL/$name-lp" 2>"$LOGS/$name-lp.log" &
 			lp=$!
@@ -432,7 +427,15 @@ realtime_cpu() {
 			"${base[@]}" >/dev/null 2>"$LOGS/$name-ff.log" &
 			ff=$!
 			PIDS+=("$ff")
-			if [ $fl_on = 1 ]; then
+			# The floor at 256x256 (with FLOOR): the paced C feeder and livepush's ffmpeg command,
+			# alongside (a third 720p or 1080p stream would overload two cores). ffmpeg's progress
+			# reaches the feeder through a third FIFO, so that both are this shell's children.
+			if [ "$FLOOR" = 1 ] && [ "$size" = 256x256 ]; then
+				fl_dir=$WORK/fifo/cpu-$rep
+				mkdir -p "$fl_dir"
+				mkfifo "$fl_dir/v" "$fl_dir/a" "$fl_dir/progress"
+				mapfile -d '' fl_cmd < <("$ARR" argv -mode unpaced -video "$fl_dir/v" -audio "$fl_dir/a" -out "$URL/$name-fl" <<<"$dry")
+				[ ${#fl_cmd[@]} -gt 0 ] || die "could not derive the FIFO ffmpeg command from: $dry"
 				"$BIN/fifofeed" -r $FPS -a $((RATE * 2)) "$fl_dir/v" "$fl_dir/a" "$one" "$audio" \
 					$(((CPU_SECONDS + 5) * FPS)) <"$fl_dir/progress" 2>"$LOGS/$name-fl.log" &
 				fl=$!
@@ -449,8 +452,7 @@ realtime_cpu() {
 			done
 			if [ -z "$child" ]; then
 				note "CRASH: livepush $size started no ffmpeg"; CRASHED=1
-				stop_pid "$lp"; stop_pid "$ff"
-				[ -n "$fl" ] && { stop_pid "$flc"; stop_pid "$fl"; rm -rf "$fl_dir"; }
+				stop_pid "$lp"; stop_pid "$ff"; stop_floor "$fl" "$flc" "$fl_dir"
 				continue
 			fi
 			sleep_until "$(calc "$t0 + 5")"
@@ -470,9 +472,7 @@ realtime_cpu() {
 					tail -n5 "$LOGS/$name-fl.log" "$LOGS/$name-fl-ffmpeg.log" >>"$DETAILS"
 					CRASHED=1
 				fi
-				stop_pid "$flc"
-				stop_pid "$fl"
-				rm -rf "$fl_dir"
+				stop_floor "$fl" "$flc" "$fl_dir"
 			fi
 			hwm=$(hwm_mb "$lp"); chwm=$(hwm_mb "$child")
 			restarts=$(grep -c 'ffmpeg started' "$LOGS/$name-lp.log" || true)

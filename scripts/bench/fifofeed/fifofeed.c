@@ -98,16 +98,13 @@ static void *video(void *arg) {
 
 static void *audio(void *arg) {
 	int fd = open_fifo(audio_path);
-	if (!fps)
-		put(fd, pcm, pcm_len, 0);
-	else {
-		size_t block = (size_t)(audio_rate * AUDIO_BLOCK_FRAMES / fps) & ~(size_t)1;
-		for (size_t off = 0, n = 0; off < pcm_len; off += block, n += AUDIO_BLOCK_FRAMES) {
-			size_t len = pcm_len - off < block ? pcm_len - off : block;
-			due(n);
-			if (put(fd, pcm + off, len, 0) != 0)
-				break;
-		}
+	// Unpaced: the whole file in one block, due at once.
+	size_t block = fps ? (size_t)(audio_rate * AUDIO_BLOCK_FRAMES / fps) & ~(size_t)1 : pcm_len;
+	for (size_t off = 0, n = 0; off < pcm_len; off += block, n += AUDIO_BLOCK_FRAMES) {
+		size_t len = pcm_len - off < block ? pcm_len - off : block;
+		due(n);
+		if (put(fd, pcm + off, len, 0) != 0)
+			break;
 	}
 	close(fd);
 	return arg;
