@@ -50,8 +50,9 @@ func (p *lpProc) WaitMedia(path string, sec float64, timeout time.Duration) floa
 }
 
 // TestE2ERestartAfterKill: kill -9 the ffmpeg child once the first recording holds 5 s, and again once
-// the second one does, in a 20 s stream; livepush starts a new one each time and exits 0 at the end; the recordings (one per publish) carry every second of
-// the input, in order, none missing, at most a few seconds repeated at each restart.
+// the second one does, in a 20 s stream; livepush starts a new one each time and exits 0 at the end;
+// the recordings (one per publish) carry every second of the input, in order, none missing, at most a
+// few seconds repeated at each restart.
 func TestE2ERestartAfterKill(t *testing.T) {
 	t.Parallel()
 	srv := startRTMP(t)
