@@ -191,11 +191,30 @@ func compare(t *testing.T, got, want []float32, tol float64) {
 
 // ffmpeg helpers: fixtures are made and checked by ffmpeg itself.
 
+// toolsRequired reports whether a missing tool must fail a test rather than
+// skip it: under CI (which .ci/run sets) or LIVEPUSH_REQUIRE_TOOLS (which
+// scripts/test.sh sets), a skip would pass unseen.
+func toolsRequired() bool {
+	return envTrue("CI") || envTrue("LIVEPUSH_REQUIRE_TOOLS")
+}
+
+func envTrue(name string) bool {
+	v := strings.ToLower(strings.TrimSpace(os.Getenv(name)))
+	return v != "" && v != "0" && v != "false" && v != "no"
+}
+
+// needFFmpeg skips the test when ffmpeg is not on PATH, or fails it when
+// tools are required.
 func needFFmpeg(t testing.TB) {
 	t.Helper()
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg not on PATH")
+	if _, err := exec.LookPath("ffmpeg"); err == nil {
+		return
 	}
+	const msg = "ffmpeg not on PATH (apt-get install ffmpeg)"
+	if toolsRequired() {
+		t.Fatal(msg + " [CI or LIVEPUSH_REQUIRE_TOOLS is set, so this is a failure, not a skip]")
+	}
+	t.Skip(msg)
 }
 
 func ffmpeg(t testing.TB, args ...string) []byte {
@@ -792,7 +811,8 @@ func TestWAVReadFramesAllocs(t *testing.T) {
 // TestWAVHour reads an hour of audio (a sparse file) and checks that
 // memory does not grow with it.
 func TestWAVHour(t *testing.T) {
-	if testing.Short() {
+	// Slow, not a tool: -short skips it, except where every test must run.
+	if testing.Short() && !toolsRequired() {
 		t.Skip("reads 173 MB")
 	}
 	const rate, frames = 24000, 3600 * 24000

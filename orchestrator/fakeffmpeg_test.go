@@ -303,6 +303,7 @@ type fakeProgress struct {
 
 // loop reports first after ready, then every 100 ms.
 func (p *fakeProgress) loop(ready time.Duration) {
+	// The fake's start-up time, set by the test: the delay is what it plays.
 	time.Sleep(ready)
 	p.log.event("ready %d", time.Now().UnixNano())
 	if !p.report("continue") {

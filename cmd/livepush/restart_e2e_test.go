@@ -7,44 +7,52 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// waitStderr waits until livepush's stderr contains s, or returns false when livepush exits first or
-// timeout passes.
-func waitStderr(p *lpProc, s string, timeout time.Duration) bool {
+// videoSecondsNow is how much video the FLV at path holds so far (its video packets at fps), by
+// ffprobe; 0 while it cannot be read yet. The file may still be growing: a cut last packet is fine.
+func videoSecondsNow(path string, fps float64) float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, "ffprobe", "-v", "quiet", "-select_streams", "v:0",
+		"-show_entries", "packet=pts_time", "-of", "csv=p=0", path).Output()
+	return float64(len(nonEmptyLines(string(out)))) / fps
+}
+
+// WaitMedia waits until the FLV at path (a recording, or livepush's own output, still being written)
+// holds at least sec seconds of 25 fps video and returns how much it holds then. It fails the test
+// when livepush exits first or timeout passes.
+func (p *lpProc) WaitMedia(path string, sec float64, timeout time.Duration) float64 {
+	p.t.Helper()
+	const fps = 25
 	deadline := time.Now().Add(timeout)
-	for !strings.Contains(p.Stderr.String(), s) {
+	for {
+		got := videoSecondsNow(path, fps)
+		if got >= sec {
+			return got
+		}
+		if p.Exited() {
+			p.t.Fatalf("livepush exited (code %d) while %s held %.2f s of video, waiting for %.2f s; stderr:\n%s",
+				p.code, filepath.Base(path), got, sec, tail(p.Stderr.String(), 30))
+		}
 		if time.Now().After(deadline) {
-			return false
+			p.t.Fatalf("%s holds %.2f s of video after %v, want %.2f s; stderr:\n%s",
+				filepath.Base(path), got, timeout, sec, tail(p.Stderr.String(), 30))
 		}
-		select {
-		case <-p.done:
-			return strings.Contains(p.Stderr.String(), s)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	return true
-}
-
-// sleepUntil waits until t, or returns false early if livepush exits first.
-func sleepUntil(p *lpProc, at time.Time) bool {
-	select {
-	case <-p.done:
-		return false
-	case <-time.After(time.Until(at)):
-		return true
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-// TestE2ERestartAfterKill: kill -9 the ffmpeg child at ~5 s and ~12 s of a 20 s stream; livepush starts
-// a new one each time and exits 0 at the end; the recordings (one per publish) carry every second of
-// the input, in order, none missing, at most a few seconds repeated at each restart.
+// TestE2ERestartAfterKill: kill -9 the ffmpeg child once the first recording holds 5 s, and again once
+// the second one does, in a 20 s stream; livepush starts a new one each time and exits 0 at the end;
+// the recordings (one per publish) carry every second of the input, in order, none missing, at most a
+// few seconds repeated at each restart.
 func TestE2ERestartAfterKill(t *testing.T) {
 	t.Parallel()
 	srv := startRTMP(t)
@@ -61,10 +69,10 @@ func TestE2ERestartAfterKill(t *testing.T) {
 	}
 	t.Logf("first publish %v after start", t0.Sub(p.Start).Round(time.Millisecond))
 	known := []string{first}
-	for i, at := range []time.Duration{5 * time.Second, 12 * time.Second} {
-		if !sleepUntil(p, t0.Add(at)) {
-			t.Fatalf("livepush exited (code %d) before kill #%d; stderr:\n%s", p.code, i+1, tail(p.Stderr.String(), 30))
-		}
+	for i := range 2 {
+		// Each kill lands mid-stream, with media on both sides of it in the input.
+		cur := known[len(known)-1]
+		held := p.WaitMedia(cur, 5, 30*time.Second)
 		child := p.WaitChild(0, 5*time.Second)
 		if err := syscall.Kill(child, syscall.SIGKILL); err != nil {
 			t.Fatalf("kill -9 %d: %v", child, err)
@@ -77,8 +85,8 @@ func TestE2ERestartAfterKill(t *testing.T) {
 			t.Fatalf("kill #%d: no new publish within 15 s; stderr:\n%s", i+1, tail(p.Stderr.String(), 30))
 		}
 		known = append(known, rec)
-		t.Logf("kill #%d at %v of the stream: ffmpeg %d killed; new ffmpeg %d started %v later; new publish (recording %s) %v after the kill",
-			i+1, tKill.Sub(t0).Round(time.Millisecond), child, next, tChild.Sub(tKill).Round(time.Millisecond),
+		t.Logf("kill #%d at %v of the stream (%s held %.2f s): ffmpeg %d killed; new ffmpeg %d started %v later; new publish (recording %s) %v after the kill",
+			i+1, tKill.Sub(t0).Round(time.Millisecond), filepath.Base(cur), held, child, next, tChild.Sub(tKill).Round(time.Millisecond),
 			filepath.Base(rec), tRec.Sub(tKill).Round(time.Millisecond))
 	}
 	p.ExpectExit(0, 60*time.Second)
@@ -105,17 +113,17 @@ func TestE2EServerOutage(t *testing.T) {
 	img := makeQuadPNG(t, filepath.Join(dir, "quad.png"), 256)
 	p := startLivepush(t, lpOpts{}, "stream", "--image", img, "--audio", wav, "-o", srv.URL("outage"),
 		"--restart-delay", "500ms", "--restart-max-delay", maxDelay.String())
-	_, t0, ok := srv.WaitNewRecording("outage", nil, 15*time.Second)
+	first, t0, ok := srv.WaitNewRecording("outage", nil, 15*time.Second)
 	if !ok {
 		t.Fatalf("no publish within 15 s; stderr:\n%s", tail(p.Stderr.String(), 30))
 	}
-	if !sleepUntil(p, t0.Add(4*time.Second)) {
-		t.Fatalf("livepush exited (code %d) before the outage; stderr:\n%s", p.code, tail(p.Stderr.String(), 30))
-	}
+	// The outage comes mid-stream: 4 s of the input are on the server before it.
+	p.WaitMedia(first, 4, 30*time.Second)
 	srv.Stop()
 	tDown := time.Now()
 	before := srv.Recordings("outage")
-	time.Sleep(3 * time.Second) // the outage itself
+	// The outage itself: how long the server stays away is what this test is about.
+	time.Sleep(3 * time.Second)
 	if p.Exited() {
 		t.Fatalf("livepush gave up during a 3 s outage (exit %d); stderr:\n%s", p.code, tail(p.Stderr.String(), 30))
 	}
@@ -146,7 +154,8 @@ func TestE2EStopBySignal(t *testing.T) {
 	t.Parallel()
 	needTools(t, false)
 	dir := t.TempDir()
-	img := makeQuadPNG(t, filepath.Join(dir, "quad.png"), 256)
+	// Noise, so that the file grows while it streams and the test can see how much it holds.
+	img := makeNoisePNG(t, filepath.Join(dir, "noise.png"), 64)
 	wav := makeToneWAV(t, filepath.Join(dir, "tone10.wav"), 1000, 10, 24000, 1)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		sig := sig
@@ -155,15 +164,9 @@ func TestE2EStopBySignal(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.flv")
 			p := startLivepush(t, lpOpts{}, "stream", "--image", img, "--audio", wav, "-o", out)
 			child := p.WaitChild(0, 10*time.Second)
-			// Let it stream for ~2 s from its first packet: a loaded machine has taken over 2 s to
-			// start ffmpeg, and a stop before that leaves no FLV at all. (ffmpeg writes a file in large
-			// blocks: its size says little.)
-			if !waitStderr(p, "ffmpeg is publishing", 20*time.Second) {
-				t.Fatalf("ffmpeg never published; stderr:\n%s", tail(p.Stderr.String(), 30))
-			}
-			if !sleepUntil(p, time.Now().Add(2*time.Second)) {
-				t.Fatalf("livepush ended before the signal (code %d); stderr:\n%s", p.code, tail(p.Stderr.String(), 30))
-			}
+			// The stop comes mid-stream, once the file holds 2 s of video (ffmpeg writes it in
+			// blocks, so what it holds lags up to a second behind what was sent).
+			held := p.WaitMedia(out, 2, 30*time.Second)
 			p.Signal(sig)
 			tSig := time.Now()
 			code := p.Wait(15 * time.Second)
@@ -185,9 +188,10 @@ func TestE2EStopBySignal(t *testing.T) {
 			}
 			vp := ffprobePackets(t, out, "v")
 			d := videoDuration(vp, 25)
-			t.Logf("%s after %v: %d frames, %.2f s, format duration %s", filepath.Base(out), sig, len(vp), d, info.Format.Duration)
-			if d <= 0 {
-				t.Errorf("no video in %s", out)
+			t.Logf("%s after %v: %d frames, %.2f s (%.2f s at the signal), format duration %s",
+				filepath.Base(out), sig, len(vp), d, held, info.Format.Duration)
+			if after := float64(len(vp)) / 25; after < held {
+				t.Errorf("%s holds %.2f s of video after the stop, less than the %.2f s it held before the signal", out, after, held)
 			}
 			var errs bytes.Buffer
 			dec := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", out, "-f", "null", "-")
@@ -219,14 +223,13 @@ func TestE2ELivepushKilled(t *testing.T) {
 			p := startLivepush(t, lpOpts{}, "stream", "--image", img, "--audio", wav, "--loop", "-o", srv.URL("killed"))
 			// A process killed with SIGKILL cannot remove its FIFO directory.
 			p.allowFIFOLeft = true
-			rec, t0, ok := srv.WaitNewRecording("killed", nil, 15*time.Second)
+			rec, _, ok := srv.WaitNewRecording("killed", nil, 15*time.Second)
 			if !ok {
 				t.Fatalf("no publish within 15 s; stderr:\n%s", tail(p.Stderr.String(), 30))
 			}
 			child := p.WaitChild(0, 5*time.Second)
-			if !sleepUntil(p, t0.Add(time.Second)) {
-				t.Fatalf("livepush ended early (code %d); stderr:\n%s", p.code, tail(p.Stderr.String(), 30))
-			}
+			// The kill comes while the stream is on the air: the server has a second of it.
+			p.WaitMedia(rec, 1, 30*time.Second)
 			if mode == "child-stopped" {
 				if err := syscall.Kill(child, syscall.SIGSTOP); err != nil {
 					t.Fatal(err)

@@ -4,8 +4,9 @@ package main
 // knows how to run it), the livepush binary built once per test run, ffprobe/ffmpeg helpers that read
 // back what the server recorded, and checks that every run leaves no FIFO directory and no ffmpeg behind.
 //
-// Tests that need ffmpeg or nginx-rtmp skip when the tools are missing, unless CI is set: then a missing
-// tool is a failure (install them with `scripts/nginx-rtmp.sh install` and `apt-get install ffmpeg`).
+// Tests that need ffmpeg or nginx-rtmp skip when the tools are missing (and with -short), unless CI or
+// LIVEPUSH_REQUIRE_TOOLS is set: then a missing tool is a failure and -short does not skip them (install
+// the tools with `scripts/nginx-rtmp.sh install` and `apt-get install ffmpeg`).
 
 import (
 	"bytes"
@@ -18,6 +19,7 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -47,9 +49,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// inCI reports whether missing tools must fail rather than skip the test.
-func inCI() bool {
-	v := strings.ToLower(strings.TrimSpace(os.Getenv("CI")))
+// toolsRequired reports whether a missing tool must fail a test rather than skip it: under CI (which
+// .ci/run sets) or LIVEPUSH_REQUIRE_TOOLS (which scripts/test.sh sets), a skip would pass unseen.
+func toolsRequired() bool {
+	return envTrue("CI") || envTrue("LIVEPUSH_REQUIRE_TOOLS")
+}
+
+func envTrue(name string) bool {
+	v := strings.ToLower(strings.TrimSpace(os.Getenv(name)))
 	return v != "" && v != "0" && v != "false" && v != "no"
 }
 
@@ -113,12 +120,16 @@ var rtmpModulePaths = []string{
 	"/usr/share/nginx/modules/ngx_rtmp_module.so",
 }
 
-// needTools skips (or, under CI, fails) the test when ffmpeg/ffprobe, and with rtmp also nginx and its
-// RTMP module, are not installed. With -short they always skip.
+// needTools skips the test when ffmpeg/ffprobe, and with rtmp also nginx and its RTMP module, are not
+// installed, and with -short. When tools are required (toolsRequired) a missing tool fails the test
+// and -short is ignored, so that nothing passes by being skipped.
 func needTools(t testing.TB, rtmp bool) {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("end-to-end test with real ffmpeg: skipped with -short")
+		if !toolsRequired() {
+			t.Skip("end-to-end test with real ffmpeg: skipped with -short")
+		}
+		t.Log("-short ignored: CI or LIVEPUSH_REQUIRE_TOOLS asks for every test to run")
 	}
 	var missing []string
 	for _, tool := range []string{"ffmpeg", "ffprobe"} {
@@ -143,8 +154,8 @@ func needTools(t testing.TB, rtmp bool) {
 	}
 	msg := fmt.Sprintf("missing %s: apt-get install ffmpeg nginx libnginx-mod-rtmp (or scripts/nginx-rtmp.sh install)",
 		strings.Join(missing, ", "))
-	if inCI() {
-		t.Fatal(msg + " [CI is set, so this is a failure]")
+	if toolsRequired() {
+		t.Fatal(msg + " [CI or LIVEPUSH_REQUIRE_TOOLS is set, so this is a failure, not a skip]")
 	}
 	t.Skip(msg)
 }
@@ -632,6 +643,31 @@ func makeQuadPNG(t testing.TB, path string, size int) string {
 			c := quadColours[q]
 			img.Set(x, y, color.RGBA{uint8(c[0]), uint8(c[1]), uint8(c[2]), 255})
 		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// makeNoisePNG writes a size×size PNG of seeded random pixels. Scaled up and encoded, each frame of it
+// takes some kB, so that ffmpeg's file output (written in 256 kB blocks) grows every second or so.
+func makeNoisePNG(t testing.TB, path string, size int) string {
+	t.Helper()
+	r := rand.New(rand.NewPCG(1, 2))
+	img := image.NewRGBA(image.Rect(0, 0, size, size))
+	for i := range img.Pix {
+		img.Pix[i] = byte(r.Uint32())
+	}
+	for i := 3; i < len(img.Pix); i += 4 {
+		img.Pix[i] = 255
 	}
 	f, err := os.Create(path)
 	if err != nil {
