@@ -141,6 +141,19 @@ func parseFakeArgs(args []string) (fakeArgs, error) {
 		return a, fmt.Errorf("want a video and an audio input with -framerate and -sample_rate, got %q", args)
 	}
 	a.video, a.audio, a.output = inputs[0], inputs[1], args[len(args)-1]
+	// Like ffmpeg, publish to the playpath of a key file: the fake then
+	// shows the key in its errors, as a careless ffmpeg might.
+	if pre := opts["-fpre"]; pre != "" {
+		b, err := os.ReadFile(pre)
+		if err != nil {
+			return a, err
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, ok := strings.CutPrefix(l, "rtmp_playpath="); ok {
+				a.output += k
+			}
+		}
+	}
 	return a, nil
 }
 
@@ -191,6 +204,10 @@ func fakeFFmpeg(mode string, args []string) int {
 	switch name {
 	case "permanent":
 		fmt.Fprintln(os.Stderr, "[error] Unknown encoder 'libx264'")
+		return exit(1)
+	case "certificate": // what ffmpeg 5.1 with GnuTLS logs for an unknown CA
+		fmt.Fprintln(os.Stderr, "[tls @ 0x5589537a1c00] [error] Peer certificate failed verification")
+		fmt.Fprintf(os.Stderr, "[error] %s: Input/output error\n", a.output)
 		return exit(1)
 	case "never-open":
 		select {}
