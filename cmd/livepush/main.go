@@ -257,7 +257,7 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 		"fps", enc.FPS, "duration", duration, "realtime", c.Bool("realtime"))
 	err = sup.Run(ctx)
 	if errors.Is(err, orchestrator.ErrCertificate) {
-		err = fmt.Errorf("%w (for a server with a private CA give it with --tls-ca-file PATH; --tls-verify=false skips the check)", err)
+		err = fmt.Errorf("%w (if the server has a private CA, give it with --tls-ca-file PATH, or skip the check with --tls-verify=false)", err)
 	}
 	return err
 }
