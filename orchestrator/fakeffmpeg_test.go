@@ -102,6 +102,7 @@ type fakeArgs struct {
 	video, audio, output string
 	width, height, fps   int
 	rate, channels       int
+	keyFile              bool // the key came from a -fpre file
 }
 
 // parseFakeArgs reads argv the way ffmpeg does as far as the fake needs:
@@ -144,6 +145,7 @@ func parseFakeArgs(args []string) (fakeArgs, error) {
 	// Like ffmpeg, publish to the playpath of a key file: the fake then
 	// shows the key in its errors, as a careless ffmpeg might.
 	if pre := opts["-fpre"]; pre != "" {
+		a.keyFile = true
 		b, err := os.ReadFile(pre)
 		if err != nil {
 			return a, err
@@ -194,6 +196,9 @@ func fakeFFmpeg(mode string, args []string) int {
 		return 1
 	}
 	log.event("start %s %s %s", a.video, a.audio, a.output)
+	if a.keyFile {
+		log.event("keyfile")
+	}
 	exit := func(code int) int {
 		log.event("exit %d", code)
 		return code

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSplitKey pins how a URL is split into what ffmpeg's command line shows
@@ -90,5 +91,27 @@ func TestKeyFilePrivate(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Errorf("key file left after remove: %v", err)
+	}
+}
+
+// TestSupervisorKeyFileEachRun: every ffmpeg, restarts included, gets the
+// URL without the key and reads the key from a file of its own (the fake
+// publishes to the URL plus the file's playpath, as ffmpeg does).
+func TestSupervisorKeyFileEachRun(t *testing.T) {
+	h := newHarness(t)
+	ctx, _ := h.context(20 * time.Second)
+	cfg := h.config(h.fake("fail-after:3"))
+	cfg.MaxRestarts = 2
+	cfg.RestartDelay = 10 * time.Millisecond
+	_, res := h.start(ctx, cfg)
+	h.waitRun(res, 10*time.Second)
+	runs := h.runs()
+	if len(runs) != 3 {
+		t.Fatalf("%d ffmpeg runs, want 3", len(runs))
+	}
+	for _, r := range runs {
+		if r.output != supOutput || !r.events["keyfile"] {
+			t.Errorf("fake %d published to %q (key file: %v), want %q through a key file", r.pid, r.output, r.events["keyfile"], supOutput)
+		}
 	}
 }
