@@ -144,10 +144,19 @@ func (o Output) segment(k int) string {
 	return fmt.Sprintf("%s.%d%s", strings.TrimSuffix(s, ext), k, ext)
 }
 
+// Target is the output as ffmpeg is given it.
+type Target struct {
+	Output string // rtmp or rtmps URL, or file path
+	TLS    TLS    // how an rtmps server is checked
+	// KeyFile is a preset file (-fpre) of output options that ffmpeg reads
+	// the rest of the URL from; "" when Output is the whole URL.
+	KeyFile string
+}
+
 // Args returns ffmpeg's arguments (without the program name) to read bgr24
 // frames from videoPipe and s16le PCM from audioPipe and publish FLV to
-// output. Progress goes to stdout as key=value lines.
-func Args(e Encoding, videoPipe, audioPipe string, output string) []string {
+// the target. Progress goes to stdout as key=value lines.
+func Args(e Encoding, videoPipe, audioPipe string, t Target) []string {
 	tqs := e.ThreadQueueSize
 	if tqs == 0 {
 		tqs = defaultThreadQueueSize
@@ -185,9 +194,22 @@ func Args(e Encoding, videoPipe, audioPipe string, output string) []string {
 	if e.AudioBitrate != "" {
 		out["b:a"] = e.AudioBitrate
 	}
-	if Output(output).IsURL() {
+	if Output(t.Output).IsURL() {
 		// Live output cannot be seeked back to patch the header.
 		out["flvflags"] = "no_duration_filesize"
+	}
+	if isRTMPS(t.Output) {
+		// The tls protocol under rtmps takes these as output options.
+		out["tls_verify"] = 1
+		if t.TLS.Insecure {
+			out["tls_verify"] = 0
+		}
+		if t.TLS.CAFile != "" {
+			out["ca_file"] = t.TLS.CAFile
+		}
+	}
+	if t.KeyFile != "" {
+		out["fpre"] = t.KeyFile
 	}
 	global := []string{
 		"-hide_banner", "-nostdin", "-nostats",
@@ -195,7 +217,7 @@ func Args(e Encoding, videoPipe, audioPipe string, output string) []string {
 		"-progress", "pipe:1", "-stats_period", "0.5",
 		"-y",
 	}
-	stream := ffmpeg.Output([]*ffmpeg.Stream{video.Video(), audio.Audio()}, output, out)
+	stream := ffmpeg.Output([]*ffmpeg.Stream{video.Video(), audio.Audio()}, t.Output, out)
 	return append(global, stream.GetArgs()...)
 }
 

@@ -16,18 +16,29 @@ func TestArgsGolden(t *testing.T) {
 	hd := Encoding{Width: 1280, Height: 720, FPS: 30, GOP: 60, SampleRate: 48000, Channels: 2, Preset: "ultrafast",
 		VideoBitrate: "2500k", AudioBitrate: "128k", ThreadQueueSize: 64}
 	const global = "-hide_banner -nostdin -nostats -loglevel level+warning -progress pipe:1 -stats_period 0.5 -y "
+	const inputs = "-f rawvideo -video_size 256x256 -analyzeduration 0 -framerate 25 -pix_fmt bgr24 -probesize 32 -thread_queue_size 16 -i V " +
+		"-f s16le -analyzeduration 0 -ch_layout mono -probesize 32 -sample_rate 24000 -thread_queue_size 16 -i A " +
+		"-map 0:v -map 1:a -ac 1 -ar 24000 -c:a aac -c:v libx264 "
+	const enc = "-g 1 -pix_fmt yuv420p -preset veryfast "
 	tests := []struct {
 		name   string
 		enc    Encoding
-		output string
+		output Target
 		want   string
 	}{
-		{"rtmp defaults", defaultEncoding, "rtmp://127.0.0.1/live/key",
-			global + "-f rawvideo -video_size 256x256 -analyzeduration 0 -framerate 25 -pix_fmt bgr24 -probesize 32 -thread_queue_size 16 -i V " +
-				"-f s16le -analyzeduration 0 -ch_layout mono -probesize 32 -sample_rate 24000 -thread_queue_size 16 -i A " +
-				"-map 0:v -map 1:a -ac 1 -ar 24000 -c:a aac -c:v libx264 -f flv -flvflags no_duration_filesize -g 1 -pix_fmt yuv420p -preset veryfast " +
-				"rtmp://127.0.0.1/live/key"},
-		{"file, 720p stereo with bitrates", hd, "/tmp/out.flv",
+		{"rtmp defaults", defaultEncoding, Target{Output: "rtmp://127.0.0.1/live/key"},
+			global + inputs + "-f flv -flvflags no_duration_filesize " + enc + "rtmp://127.0.0.1/live/key"},
+		{"rtmp, key in a file", defaultEncoding, Target{Output: "rtmp://127.0.0.1/live/", KeyFile: "/tmp/d/output"},
+			global + inputs + "-f flv -flvflags no_duration_filesize -fpre /tmp/d/output " + enc + "rtmp://127.0.0.1/live/"},
+		{"rtmps verifies by default", defaultEncoding, Target{Output: "rtmps://live.example.com:443/app/key"},
+			global + inputs + "-f flv -flvflags no_duration_filesize " + enc + "-tls_verify 1 rtmps://live.example.com:443/app/key"},
+		{"rtmps with a CA file", defaultEncoding, Target{Output: "RTMPS://10.0.0.2/app/", TLS: TLS{CAFile: "/etc/ca.pem"}, KeyFile: "/tmp/d/output"},
+			global + inputs + "-ca_file /etc/ca.pem -f flv -flvflags no_duration_filesize -fpre /tmp/d/output " + enc + "-tls_verify 1 RTMPS://10.0.0.2/app/"},
+		{"rtmps without verification", defaultEncoding, Target{Output: "rtmps://10.0.0.2/app/key", TLS: TLS{Insecure: true}},
+			global + inputs + "-f flv -flvflags no_duration_filesize " + enc + "-tls_verify 0 rtmps://10.0.0.2/app/key"},
+		{"file ignores TLS", defaultEncoding, Target{Output: "/tmp/out.flv", TLS: TLS{CAFile: "/etc/ca.pem"}},
+			global + inputs + "-f flv " + enc + "/tmp/out.flv"},
+		{"file, 720p stereo with bitrates", hd, Target{Output: "/tmp/out.flv"},
 			global + "-f rawvideo -video_size 1280x720 -analyzeduration 0 -framerate 30 -pix_fmt bgr24 -probesize 32 -thread_queue_size 64 -i V " +
 				"-f s16le -analyzeduration 0 -ch_layout stereo -probesize 32 -sample_rate 48000 -thread_queue_size 64 -i A " +
 				"-map 0:v -map 1:a -ac 2 -ar 48000 -b:a 128k -b:v 2500k -c:a aac -c:v libx264 -f flv -g 60 -pix_fmt yuv420p -preset ultrafast " +
@@ -49,7 +60,7 @@ func TestArgsGolden(t *testing.T) {
 // TestArgsInputOptionsBeforeInput checks that every input option stands
 // before its -i: after it, ffmpeg would apply it to the next file.
 func TestArgsInputOptionsBeforeInput(t *testing.T) {
-	args := Args(defaultEncoding, "V", "A", "out.flv")
+	args := Args(defaultEncoding, "V", "A", Target{Output: "out.flv"})
 	idx := func(s string, from int) int {
 		for i := from; i < len(args); i++ {
 			if args[i] == s {
@@ -84,12 +95,15 @@ func TestDryRunCommandMasks(t *testing.T) {
 		{"/data/out file.flv", "'/data/out file.flv'", false},
 	}
 	for _, tt := range tests {
-		got := DryRunCommand("ffmpeg", defaultEncoding, tt.output, NewMasker(tt.output, tt.show))
+		got := DryRunCommand("ffmpeg", defaultEncoding, Target{Output: tt.output, KeyFile: "/tmp/x"}, NewMasker(tt.output, tt.show))
 		if !strings.HasPrefix(got, "ffmpeg -hide_banner ") || !strings.HasSuffix(got, " "+tt.want) {
 			t.Errorf("DryRunCommand(%q) = %s\nwant it to end with %s", tt.output, got, tt.want)
 		}
 		if strings.Contains(got, "\n") {
 			t.Errorf("DryRunCommand(%q) is not one line", tt.output)
+		}
+		if strings.Contains(got, "-fpre") {
+			t.Errorf("DryRunCommand(%q) names a key file, which only a real run has: %s", tt.output, got)
 		}
 	}
 }

@@ -102,6 +102,7 @@ type fakeArgs struct {
 	video, audio, output string
 	width, height, fps   int
 	rate, channels       int
+	keyFile              bool // the key came from a -fpre file
 }
 
 // parseFakeArgs reads argv the way ffmpeg does as far as the fake needs:
@@ -141,6 +142,20 @@ func parseFakeArgs(args []string) (fakeArgs, error) {
 		return a, fmt.Errorf("want a video and an audio input with -framerate and -sample_rate, got %q", args)
 	}
 	a.video, a.audio, a.output = inputs[0], inputs[1], args[len(args)-1]
+	// Like ffmpeg, publish to the playpath of a key file: the fake then
+	// shows the key in its errors, as a careless ffmpeg might.
+	if pre := opts["-fpre"]; pre != "" {
+		a.keyFile = true
+		b, err := os.ReadFile(pre)
+		if err != nil {
+			return a, err
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, ok := strings.CutPrefix(l, "rtmp_playpath="); ok {
+				a.output += k
+			}
+		}
+	}
 	return a, nil
 }
 
@@ -181,6 +196,9 @@ func fakeFFmpeg(mode string, args []string) int {
 		return 1
 	}
 	log.event("start %s %s %s", a.video, a.audio, a.output)
+	if a.keyFile {
+		log.event("keyfile")
+	}
 	exit := func(code int) int {
 		log.event("exit %d", code)
 		return code
@@ -191,6 +209,10 @@ func fakeFFmpeg(mode string, args []string) int {
 	switch name {
 	case "permanent":
 		fmt.Fprintln(os.Stderr, "[error] Unknown encoder 'libx264'")
+		return exit(1)
+	case "certificate": // what ffmpeg 5.1 with GnuTLS logs for an unknown CA
+		fmt.Fprintln(os.Stderr, "[tls @ 0x5589537a1c00] [error] Peer certificate failed verification")
+		fmt.Fprintf(os.Stderr, "[error] %s: Input/output error\n", a.output)
 		return exit(1)
 	case "never-open":
 		select {}

@@ -51,6 +51,7 @@ func (s State) String() string {
 type Config struct {
 	FFmpeg   string // program name or path; "ffmpeg" if empty
 	Output   string // rtmp:// or rtmps:// URL, or an FLV file path
+	TLS      TLS    // how an rtmps server is checked
 	Encoding Encoding
 	// Realtime paces frames to the wall clock; without it ffmpeg is fed as
 	// fast as it reads (rendering to a file).
@@ -122,6 +123,9 @@ func New(cfg Config) (*Supervisor, error) {
 	if err := Output(cfg.Output).Validate(); err != nil {
 		return nil, err
 	}
+	if err := cfg.TLS.Validate(cfg.Output); err != nil {
+		return nil, err
+	}
 	if cfg.Video == nil || cfg.Audio == nil {
 		return nil, fmt.Errorf("%w: a video and an audio source are needed", ErrInvalidConfig)
 	}
@@ -181,9 +185,12 @@ func (s *Supervisor) setState(st State) {
 
 // DryRunCommand is the command line Run would start first, with placeholder
 // pipe paths and the output's secrets masked unless the Masker shows them.
-func DryRunCommand(ffmpeg string, e Encoding, output string, m *Masker) string {
+// The key stays in the URL, so that the printed command runs as it is; Run
+// gives it to ffmpeg in a private file instead, to the same effect.
+func DryRunCommand(ffmpeg string, e Encoding, t Target, m *Masker) string {
 	dir := filepath.Join(os.TempDir(), "livepush-XXXXXXXX")
-	args := append([]string{ffmpeg}, Args(e, filepath.Join(dir, "video"), filepath.Join(dir, "audio"), output)...)
+	t.KeyFile = ""
+	args := append([]string{ffmpeg}, Args(e, filepath.Join(dir, "video"), filepath.Join(dir, "audio"), t)...)
 	// Mask before quoting, so the masked words are quoted as they are printed.
 	for i, a := range args {
 		args[i] = m.Mask(a)
@@ -282,7 +289,14 @@ func (s *Supervisor) runOnce(ctx context.Context, n int, from int64) attempt {
 	if n > 1 && !Output(cfg.Output).IsURL() {
 		log.Info("continuing the output in a new file", "file", out)
 	}
-	cmd := newCommand(ctx, s.ffmpeg, Args(cfg.Encoding, pipes.video, pipes.audio, out), cfg.StopTimeout)
+	target := Target{Output: out, TLS: cfg.TLS}
+	if kf, ok := splitKey(out); ok {
+		if target.KeyFile, err = pipes.writeKeyFile(kf.body); err != nil {
+			return attempt{fatal: err, resume: from}
+		}
+		target.Output = kf.url
+	}
+	cmd := newCommand(ctx, s.ffmpeg, Args(cfg.Encoding, pipes.video, pipes.audio, target), cfg.StopTimeout)
 	c, err := startChild(cmd, log, cfg.Masker)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -374,6 +388,9 @@ wait:
 		r.err = killed
 	case exitErr != nil:
 		r.err = fmt.Errorf("%w: %s", exitErr, orUnknown(c.lastError()))
+		if certificateRefused(c.lastError()) {
+			r.err = fmt.Errorf("%w: %w", ErrCertificate, r.err)
+		}
 		if permanent(c.lastError()) {
 			r.fatal = r.err
 		}
@@ -420,6 +437,9 @@ var permanentErrors = []string{
 }
 
 func permanent(msg string) bool {
+	if certificateRefused(msg) {
+		return true
+	}
 	for _, p := range permanentErrors {
 		if strings.Contains(msg, p) {
 			return true

@@ -133,6 +133,8 @@ func streamCommand(masker **orchestrator.Masker) *cli.Command {
 			&cli.StringFlag{Name: "image", Usage: "still `PATH`: PNG, JPEG, GIF, BMP or TIFF, EXIF orientation honoured (e.g. --image face.png)"},
 			&cli.StringFlag{Name: "audio", Usage: "speech WAV `PATH`: PCM 8/16/24/32-bit or float, any rate and channels (e.g. --audio hello.wav)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, EnvVars: []string{"LIVEPUSH_OUTPUT"}, Usage: "rtmp:// or rtmps:// `URL`, or an FLV file path (e.g. -o rtmp://host/live/KEY or -o out.flv)"},
+			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "check an rtmps server's certificate and name against the system's CAs; --tls-verify=false for a private server (the key is then open to whoever poses as the server)"},
+			&cli.StringFlag{Name: "tls-ca-file", Usage: "PEM bundle `PATH` of the CAs to trust for an rtmps server instead of the system's (e.g. --tls-ca-file private-ca.pem)"},
 			&cli.StringFlag{Name: "size", Value: "256x256", Usage: "frame size `WxH`, both even (e.g. --size 1280x720)"},
 			&cli.StringFlag{Name: "fit", Value: "stretch", Usage: "how the image meets the frame: stretch, fit (letterbox on black) or fill (crop) (e.g. --fit fit)"},
 			&cli.IntFlag{Name: "fps", Value: 25, Usage: "frames per second (e.g. --fps 30)"},
@@ -184,8 +186,12 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 	if err := orchestrator.Output(output).Validate(); err != nil {
 		return bad(err)
 	}
+	tls := orchestrator.TLS{Insecure: !c.Bool("tls-verify"), CAFile: c.String("tls-ca-file")}
+	if err := tls.Validate(output); err != nil {
+		return bad(fmt.Errorf("--tls-ca-file: %w", err))
+	}
 	if c.Bool("dry-run") {
-		fmt.Fprintln(c.App.Writer, orchestrator.DryRunCommand(c.String("ffmpeg"), enc, output, m))
+		fmt.Fprintln(c.App.Writer, orchestrator.DryRunCommand(c.String("ffmpeg"), enc, orchestrator.Target{Output: output, TLS: tls}, m))
 		return nil
 	}
 	for _, name := range []string{"image", "audio"} {
@@ -226,6 +232,7 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 	sup, err := orchestrator.New(orchestrator.Config{
 		FFmpeg:          c.String("ffmpeg"),
 		Output:          output,
+		TLS:             tls,
 		Encoding:        enc,
 		Realtime:        c.Bool("realtime"),
 		Video:           img,
@@ -248,7 +255,11 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 	}
 	log.Info("streaming", "output", m.Mask(output), "size", fmt.Sprintf("%dx%d", enc.Width, enc.Height),
 		"fps", enc.FPS, "duration", duration, "realtime", c.Bool("realtime"))
-	return sup.Run(ctx)
+	err = sup.Run(ctx)
+	if errors.Is(err, orchestrator.ErrCertificate) {
+		err = fmt.Errorf("%w (if the server has a private CA, give it with --tls-ca-file PATH, or skip the check with --tls-verify=false)", err)
+	}
+	return err
 }
 
 // handleSignals cancels the stream on the first SIGINT or SIGTERM and aborts
