@@ -18,7 +18,13 @@ type pipeDir struct {
 }
 
 func newPipeDir() (*pipeDir, error) {
-	dir, err := os.MkdirTemp("", "livepush-*")
+	// Named after its owner, so that once the owner has been killed another
+	// livepush can tell the folder is stale (see removeStalePipeDirs).
+	pattern := "livepush-*"
+	if o, err := selfOwner(); err == nil {
+		pattern = o.pipeDirPattern()
+	}
+	dir, err := os.MkdirTemp("", pattern)
 	if err != nil {
 		return nil, fmt.Errorf("fifo: %w", err)
 	}

@@ -198,6 +198,7 @@ func DryRunCommand(ffmpeg string, e Encoding, output string, m *Masker) string {
 // ffmpeg error.
 func (s *Supervisor) Run(ctx context.Context) error {
 	log := s.cfg.Logger
+	removeStalePipeDirs(os.TempDir(), log)
 	var (
 		pos      int64 // first frame not yet confirmed by any ffmpeg
 		restarts int
