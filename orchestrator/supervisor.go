@@ -146,7 +146,7 @@ func New(cfg Config) (*Supervisor, error) {
 		cfg:    cfg,
 		ffmpeg: path,
 		video:  newTrack("video", window, videoFill(cfg.Video, cfg.Encoding.FrameBytes(), true)),
-		audio:  newTrack("audio", window, audioFill(cfg.Audio, cfg.Encoding)),
+		audio:  newTrack("audio", window, audioFill(cfg.Audio, cfg.Encoding, cfg.Logger)),
 	}
 	s.video.splice = true
 	s.video.pipeSize = videoPipe
