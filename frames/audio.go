@@ -2,6 +2,7 @@ package frames
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -28,6 +29,7 @@ type PCM struct {
 	res      []float32
 	share    []float32 // weight of an input channel on its output channel
 	pending  []byte    // converted PCM not yet returned by Read
+	cut      error     // the file was cut: returned by Read once pending is read
 	buf      []byte    // backing store of pending
 }
 
@@ -81,9 +83,17 @@ func (p *PCM) Format() WAVFormat { return p.wav.Format() }
 // Close closes the WAV file.
 func (p *PCM) Close() error { return p.wav.Close() }
 
-// Read implements io.Reader, returning s16le PCM.
+// Read implements io.Reader, returning s16le PCM. A file cut while it is
+// read (see ErrTruncated) is reported once, after the audio it still held:
+// Read returns an error matching ErrTruncated and io.ErrUnexpectedEOF, and
+// then, without a loop, io.EOF; with a loop it goes on, looping over what
+// is left of the file. Samples stays as it was.
 func (p *PCM) Read(b []byte) (int, error) {
 	for len(p.pending) == 0 {
+		if err := p.cut; err != nil {
+			p.cut = nil
+			return 0, err
+		}
 		if err := p.refill(); err != nil {
 			return 0, err
 		}
@@ -97,12 +107,25 @@ func (p *PCM) Read(b []byte) (int, error) {
 func (p *PCM) refill() error {
 	n, err := p.wav.ReadFrames(p.dec)
 	p.res = p.res[:0]
-	switch {
-	case n > 0:
+	if n > 0 {
 		p.res = p.rs.Process(p.res, p.downmix(p.dec[:n*p.in], n))
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrTruncated):
+		// What the file held is played out, as at its end; the WAV now
+		// ends where it was cut.
+		if p.loop && p.wav.Format().Frames > 0 {
+			err = fmt.Errorf("%w; looping over the %.1f s left", err, float64(p.wav.Format().Frames)/float64(p.wav.Format().SampleRate))
+		}
+		p.cut = err
+		p.res = p.rs.Flush(p.res)
+		p.flushed = true
 	case err == io.EOF && !p.flushed:
 		p.res = p.rs.Flush(p.res)
 		p.flushed = true
+	case err == io.EOF && p.loop && p.wav.Format().Frames == 0:
+		return io.EOF // cut to nothing: nothing to loop over
 	case err == io.EOF && p.loop:
 		if err := p.wav.Rewind(); err != nil {
 			return err

@@ -20,6 +20,27 @@ var (
 	ErrNoSamples      = errors.New("WAV has no samples")
 )
 
+// ErrTruncated reports a WAV file that holds less audio than when it was
+// opened: another program cut it while it was read. The errors that wrap it
+// match io.ErrUnexpectedEOF too.
+var ErrTruncated = errors.New("audio file ended early")
+
+// truncatedError says how much of a cut file was read, of how much there was.
+type truncatedError struct {
+	path      string
+	got, want int64 // frames
+	rate      int
+}
+
+func (e *truncatedError) Error() string {
+	return fmt.Sprintf("audio file %q ended early: %.1f s of %.1f s", e.path,
+		float64(e.got)/float64(e.rate), float64(e.want)/float64(e.rate))
+}
+
+func (e *truncatedError) Is(target error) bool {
+	return target == ErrTruncated || target == io.ErrUnexpectedEOF
+}
+
 // WAVFormat describes the sample data of a WAV file.
 type WAVFormat struct {
 	SampleRate    int   // frames per second
@@ -167,8 +188,10 @@ func (w *WAV) Format() WAVFormat { return w.h.format }
 // ReadFrames decodes up to len(dst)/Channels frames into dst as interleaved
 // float32 in [-1, 1] and returns how many frames it decoded; it returns
 // 0, io.EOF after the last frame. It returns io.ErrShortBuffer if dst
-// cannot hold one frame, and an error wrapping io.ErrUnexpectedEOF if the
-// file has become shorter since it was opened.
+// cannot hold one frame, and an error matching ErrTruncated (and
+// io.ErrUnexpectedEOF) if the file has become shorter since it was opened;
+// from then on the file is taken to hold the frames read (Format().Frames
+// says so), and after a Rewind it is read that far.
 func (w *WAV) ReadFrames(dst []float32) (int, error) {
 	if w.closed {
 		return 0, fs.ErrClosed
@@ -196,8 +219,8 @@ func (w *WAV) ReadFrames(dst []float32) (int, error) {
 		w.pos += int64(whole)
 		if err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				err = fmt.Errorf("audio data ends at frame %d of %d: %w",
-					w.pos, w.h.format.Frames, io.ErrUnexpectedEOF)
+				err = &truncatedError{path: w.f.Name(), got: w.pos, want: w.h.format.Frames, rate: w.h.format.SampleRate}
+				w.h.format.Frames = w.pos
 			}
 			return done, err
 		}

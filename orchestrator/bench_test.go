@@ -81,7 +81,7 @@ func BenchmarkFeedVideo(b *testing.B) {
 // from the source into the replay ring.
 func BenchmarkAudioChunk(b *testing.B) {
 	e := Encoding{SampleRate: 24000, FPS: 25, Channels: 1}
-	tr := newTrack("audio", 750, audioFill(zeroReader{}, e))
+	tr := newTrack("audio", 750, audioFill(zeroReader{}, e, discardLogger()))
 	n := int64(0)
 	for ; n < 750; n++ { // the ring's slots once (the supervisor preallocates them)
 		tr.unit(n)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 )
 
 // pipeDir is a private folder holding the two FIFOs of one ffmpeg run.
@@ -17,7 +18,13 @@ type pipeDir struct {
 }
 
 func newPipeDir() (*pipeDir, error) {
-	dir, err := os.MkdirTemp("", "livepush-*")
+	// Named after its owner, so that once the owner has been killed another
+	// livepush can tell the folder is stale (see removeStalePipeDirs).
+	pattern := "livepush-*"
+	if o, err := selfOwner(); err == nil {
+		pattern = o.pipeDirPattern()
+	}
+	dir, err := os.MkdirTemp("", pattern)
 	if err != nil {
 		return nil, fmt.Errorf("fifo: %w", err)
 	}
@@ -39,13 +46,35 @@ func (p *pipeDir) remove() error { return os.RemoveAll(p.dir) }
 // each FIFO is opened on its own; ctx cancels a pending open by briefly
 // becoming the reader it waits for.
 func openWriter(ctx context.Context, path string, size int) (*os.File, error) {
+	return openWriterVia(ctx, path, size, openReleaser)
+}
+
+// openReleaser opens name for reading without blocking: the reader that a
+// blocked open for writing waits for.
+func openReleaser(name string) (*os.File, error) {
+	return os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+}
+
+// releaseRetry is how long a failed releasing open waits before the next try.
+const releaseRetry = 5 * time.Millisecond
+
+// openWriterVia is openWriter with the releasing open done by release. Both
+// opens go through the FIFO pinned by pinFIFO, so a removed path cannot stop
+// the release, and the release is tried until the blocked open returns:
+// nothing can leave the caller waiting in open(2) for ever.
+func openWriterVia(ctx context.Context, path string, size int, release func(string) (*os.File, error)) (*os.File, error) {
+	name, unpin, err := pinFIFO(path)
+	if err != nil {
+		return nil, fmt.Errorf("fifo: %w", err)
+	}
+	defer unpin() // only once the open below has returned
 	type result struct {
 		f   *os.File
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		f, err := openBlockingWriter(name, path)
 		done <- result{f, err}
 	}()
 	select {
@@ -59,13 +88,46 @@ func openWriter(ctx context.Context, path string, size int) (*os.File, error) {
 		}
 		return r.f, nil
 	case <-ctx.Done():
-		if rd, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
-			defer rd.Close()
+	}
+	var rd *os.File // kept open until the blocked open has returned
+	for {
+		var retry <-chan time.Time
+		if rd == nil {
+			if rd, _ = release(name); rd == nil {
+				retry = time.After(releaseRetry)
+			}
 		}
-		if r := <-done; r.f != nil {
-			r.f.Close()
+		select {
+		case r := <-done:
+			if rd != nil {
+				rd.Close()
+			}
+			if r.f != nil {
+				r.f.Close()
+			}
+			return nil, ctx.Err()
+		case <-retry:
 		}
-		return nil, ctx.Err()
+	}
+}
+
+// openBlockingWriter opens name for writing, waiting for a reader, and
+// returns it non-blocking, as the pipe writer needs (Go's poller waits for
+// room), under the name path.
+func openBlockingWriter(name, path string) (*os.File, error) {
+	for {
+		fd, err := syscall.Open(name, syscall.O_WRONLY|syscall.O_CLOEXEC, 0)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		if err := syscall.SetNonblock(fd, true); err != nil {
+			syscall.Close(fd)
+			return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		return os.NewFile(uintptr(fd), path), nil
 	}
 }
 

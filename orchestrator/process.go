@@ -20,8 +20,9 @@ import (
 
 // child is one running ffmpeg. It owns three goroutines: the runner, which
 // starts the process and waits for it, and the two readers of its stdout
-// (progress) and stderr (log), which the runner waits for before Wait so
-// that nothing ffmpeg said is lost.
+// (progress) and stderr (log), which the runner waits for after Wait, for
+// at most outputGrace, so that nothing ffmpeg said is lost and nothing that
+// outlives ffmpeg can hold the runner.
 type child struct {
 	cmd     *exec.Cmd
 	log     *slog.Logger
@@ -52,14 +53,20 @@ const tailLines = 3
 // Pdeathsig fires when the thread that created the child ends, not the
 // process (golang/go#27505).
 func startChild(cmd *exec.Cmd, log *slog.Logger, m *Masker) (*child, error) {
-	stdout, err := cmd.StdoutPipe()
+	// The pipes are ours, not exec's: exec's Wait waits for every process
+	// that holds their write ends, and a process that left ffmpeg's group
+	// (a wrapper's grandchild) may hold them for ever.
+	outR, outW, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	stderr, err := cmd.StderrPipe()
+	errR, errW, err := os.Pipe()
 	if err != nil {
+		outR.Close()
+		outW.Close()
 		return nil, err
 	}
+	cmd.Stdout, cmd.Stderr = outW, errW
 	c := &child{cmd: cmd, log: log, masker: m, done: make(chan struct{}), ready: make(chan struct{})}
 	c.outTimeUS.Store(-1)
 	started := make(chan error, 1)
@@ -68,23 +75,52 @@ func startChild(cmd *exec.Cmd, log *slog.Logger, m *Masker) (*child, error) {
 		defer runtime.UnlockOSThread()
 		defer close(c.done)
 		c.started = time.Now()
-		if err := cmd.Start(); err != nil {
+		err := cmd.Start()
+		outW.Close() // ffmpeg has its own copies
+		errW.Close()
+		if err != nil {
+			outR.Close()
+			errR.Close()
 			started <- err
 			return
 		}
 		started <- nil
-		var readers sync.WaitGroup
-		readers.Add(2)
-		go func() { defer readers.Done(); c.readProgress(stdout) }()
-		go func() { defer readers.Done(); c.readLog(stderr) }()
-		readers.Wait()
+		ended := make(chan struct{}, 2)
+		go func() { c.readProgress(outR); ended <- struct{}{} }()
+		go func() { c.readLog(errR); ended <- struct{}{} }()
 		c.waitErr = cmd.Wait()
+		awaitReaders(ended, outputGrace, outR, errR)
 	}()
 	if err := <-started; err != nil {
 		<-c.done
 		return nil, err
 	}
 	return c, nil
+}
+
+// outputGrace is how long ffmpeg's output is read on after it exited. What
+// ffmpeg wrote is in the pipes by then and is read at once; only a process
+// that outlived it can keep the pipes open longer.
+const outputGrace = 2 * time.Second
+
+// awaitReaders waits for the two readers to report on ended, closing their
+// files after grace to end their reads, and closes the files.
+func awaitReaders(ended <-chan struct{}, grace time.Duration, files ...*os.File) {
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	for n := 0; n < 2; {
+		select {
+		case <-ended:
+			n++
+		case <-t.C:
+			for _, f := range files {
+				f.Close()
+			}
+		}
+	}
+	for _, f := range files {
+		f.Close()
+	}
 }
 
 // kill ends the process at once. It is safe to call at any time, also after
@@ -127,12 +163,15 @@ func (c *child) lastError() string {
 // readProgress parses ffmpeg's -progress output: blocks of key=value lines,
 // each ending with progress=continue or progress=end.
 func (c *child) readProgress(r io.Reader) {
-	sc := bufio.NewScanner(r)
+	sc, lines := newLineScanner(r, "\n")
 	var frame, size, outUS int64 = -1, -1, -1
 	var lastFrame, lastSize, lastOut int64 = -1, -1, -1
 	reported := false
 	for sc.Scan() {
-		key, val, ok := bytes.Cut(sc.Bytes(), []byte("="))
+		if lines.cut {
+			continue // no key=value line is that long
+		}
+		key, val, ok := bytes.Cut(bytes.TrimSuffix(sc.Bytes(), []byte("\r")), []byte("="))
 		if !ok {
 			continue
 		}
@@ -176,11 +215,16 @@ func parseInt(b []byte) int64 {
 // as warnings; errors are kept for the one line that reports the failure,
 // and logged only at debug level so a failure is not reported twice.
 func (c *child) readLog(r io.Reader) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 4096), 64*1024)
-	sc.Split(scanLines)
+	sc, lines := newLineScanner(r, "\r\n")
 	for sc.Scan() {
-		line := strings.TrimSpace(c.masker.Mask(sc.Text()))
+		text := sc.Bytes()
+		if lines.cut {
+			text = cutLine(text)
+		}
+		line := strings.TrimSpace(c.masker.Mask(string(text)))
+		if lines.cut {
+			line += " [line cut]"
+		}
 		if line == "" {
 			continue
 		}
@@ -213,15 +257,62 @@ func stripLevel(line string) string {
 	return line
 }
 
-// scanLines splits on \n and on \r, which ffmpeg uses for status lines.
-func scanLines(data []byte, atEOF bool) (int, []byte, error) {
-	if i := bytes.IndexAny(data, "\r\n"); i >= 0 {
+// maxLine is the longest line of ffmpeg's output read whole. ffmpeg's lines
+// are far shorter; a longer one is cut, and the lines after it are read on.
+const maxLine = 64 << 10
+
+// maxCutLine is how much of a line longer than maxLine is logged.
+const maxCutLine = 1 << 10
+
+// lineSplitter is a bufio.SplitFunc state that splits on any byte of delims
+// and cuts lines longer than limit: their first limit bytes are returned
+// (cut is then set), and the rest, up to the next delimiter, is dropped.
+// bufio.ScanLines, by contrast, stops the Scanner at a line past its buffer.
+type lineSplitter struct {
+	delims   string
+	limit    int
+	skipping bool // in the dropped rest of a long line
+	cut      bool // the last line returned was cut
+}
+
+func (s *lineSplitter) split(data []byte, atEOF bool) (int, []byte, error) {
+	s.cut = false
+	i := bytes.IndexAny(data, s.delims)
+	switch {
+	case s.skipping && i >= 0:
+		s.skipping = false
+		return i + 1, nil, nil
+	case s.skipping:
+		return len(data), nil, nil
+	case i >= 0:
 		return i + 1, data[:i], nil
-	}
-	if atEOF && len(data) > 0 {
+	case len(data) >= s.limit:
+		s.skipping, s.cut = true, true
+		return len(data), data[:s.limit], nil
+	case atEOF && len(data) > 0:
 		return len(data), data, nil
 	}
 	return 0, nil, nil
+}
+
+// newLineScanner scans r by lines ending in any byte of delims, of at most
+// maxLine bytes; the splitter tells which lines were cut.
+func newLineScanner(r io.Reader, delims string) (*bufio.Scanner, *lineSplitter) {
+	ls := &lineSplitter{delims: delims, limit: maxLine}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), maxLine)
+	sc.Split(ls.split)
+	return sc, ls
+}
+
+// cutLine shortens a cut line to maxCutLine bytes, at a space, so that no
+// word is split: a secret cut in two would no longer be found by the Masker.
+func cutLine(b []byte) []byte {
+	b = b[:min(len(b), maxCutLine)]
+	if i := bytes.LastIndexAny(b, " \t"); i >= 0 {
+		return b[:i]
+	}
+	return nil
 }
 
 // newCommand builds the exec.Cmd for one ffmpeg run. Cancelling ctx sends

@@ -150,7 +150,7 @@ func New(cfg Config) (*Supervisor, error) {
 		cfg:    cfg,
 		ffmpeg: path,
 		video:  newTrack("video", window, videoFill(cfg.Video, cfg.Encoding.FrameBytes(), true)),
-		audio:  newTrack("audio", window, audioFill(cfg.Audio, cfg.Encoding)),
+		audio:  newTrack("audio", window, audioFill(cfg.Audio, cfg.Encoding, cfg.Logger)),
 	}
 	s.video.splice = true
 	s.video.pipeSize = videoPipe
@@ -205,6 +205,7 @@ func DryRunCommand(ffmpeg string, e Encoding, t Target, m *Masker) string {
 // ffmpeg error.
 func (s *Supervisor) Run(ctx context.Context) error {
 	log := s.cfg.Logger
+	removeStalePipeDirs(os.TempDir(), log)
 	var (
 		pos      int64 // first frame not yet confirmed by any ffmpeg
 		restarts int

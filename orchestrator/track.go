@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 )
@@ -19,7 +20,9 @@ type VideoSource interface {
 }
 
 // AudioSource supplies interleaved s16le PCM at the output rate and channel
-// count. After io.EOF the stream goes on with silence.
+// count. After io.EOF the stream goes on with silence. An error wrapping
+// io.ErrUnexpectedEOF says the source lost some of its audio (a file cut
+// while read): it is logged as a warning, and the source is read on.
 type AudioSource = io.Reader
 
 // errSource marks a failure of a media source: restarting ffmpeg cannot help.
@@ -98,9 +101,11 @@ func videoFill(src VideoSource, size int, huge bool) func(int64, []byte) ([]byte
 }
 
 // audioFill reads one frame's worth of PCM from src into buf; after the
-// source ends it gives silence.
-func audioFill(src AudioSource, e Encoding) func(int64, []byte) ([]byte, error) {
-	ended := false
+// source ends it gives silence. A source that reports lost audio (see
+// AudioSource) is warned of once, its chunk is filled up with silence, and
+// it is read on: a looping one goes on, an ended one returns io.EOF next.
+func audioFill(src AudioSource, e Encoding, log *slog.Logger) func(int64, []byte) ([]byte, error) {
+	ended, warned := false, false
 	return func(n int64, buf []byte) ([]byte, error) {
 		size := e.ChunkBytes(n)
 		if cap(buf) < e.MaxChunkBytes() {
@@ -112,9 +117,20 @@ func audioFill(src AudioSource, e Encoding) func(int64, []byte) ([]byte, error) 
 			var err error
 			got, err = io.ReadFull(src, buf)
 			switch {
-			case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			case err == nil:
+			case err == io.ErrUnexpectedEOF, errors.Is(err, io.EOF):
+				// The end; ReadFull reports an end inside the chunk as a
+				// bare io.ErrUnexpectedEOF.
 				ended = true
-			case err != nil:
+			case errors.Is(err, io.ErrUnexpectedEOF):
+				level := slog.LevelWarn
+				if warned {
+					level = slog.LevelDebug
+				}
+				warned = true
+				log.Log(context.Background(), level, "audio ended early: silence stands in for what is missing",
+					"at", Duration(n, e.FPS), "error", err)
+			default:
 				return nil, err
 			}
 		}

@@ -86,7 +86,7 @@ func TestAudioFillChunksAndPads(t *testing.T) {
 	for i := range pcm {
 		pcm[i] = byte(i%251 + 1) // never zero
 	}
-	tr := newTrack("audio", 8, audioFill(bytes.NewReader(pcm), e))
+	tr := newTrack("audio", 8, audioFill(bytes.NewReader(pcm), e, discardLogger()))
 	var got []byte
 	for n := int64(0); n < 4; n++ {
 		b, err := tr.unit(n)
@@ -113,7 +113,7 @@ func TestAudioFillChunksAndPads(t *testing.T) {
 
 func TestAudioFillSourceError(t *testing.T) {
 	e := Encoding{SampleRate: 24000, FPS: 25, Channels: 1}
-	tr := newTrack("audio", 8, audioFill(io.MultiReader(strings.NewReader("abcd"), errReader{}), e))
+	tr := newTrack("audio", 8, audioFill(io.MultiReader(strings.NewReader("abcd"), errReader{}), e, discardLogger()))
 	if _, err := tr.unit(0); !errors.Is(err, errSource) {
 		t.Errorf("err = %v, want errSource", err)
 	}
@@ -125,7 +125,7 @@ func (errReader) Read([]byte) (int, error) { return 0, errors.New("disk on fire"
 
 func TestTrackSteadyStateAllocs(t *testing.T) {
 	e := Encoding{SampleRate: 24000, FPS: 25, Channels: 1}
-	audio := newTrack("audio", 50, audioFill(zeroReader{}, e))
+	audio := newTrack("audio", 50, audioFill(zeroReader{}, e, discardLogger()))
 	still := make([]byte, 256*256*3)
 	video := newTrack("video", 50, videoFill(sourceFunc(func() ([]byte, error) { return still, nil }), len(still), true))
 	n := int64(0)
