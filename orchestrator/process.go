@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -322,9 +323,26 @@ func newCommand(ctx context.Context, ffmpeg string, args []string, stopTimeout t
 	cmd := exec.CommandContext(ctx, ffmpeg, args...)
 	cmd.Cancel = func() error { return interrupt(cmd.Process) }
 	cmd.WaitDelay = stopTimeout
-	cmd.Env = append(os.Environ(), "AV_LOG_FORCE_NOCOLOR=1")
+	cmd.Env = append(childEnv(os.Environ()), "AV_LOG_FORCE_NOCOLOR=1")
 	setProcAttr(cmd)
 	return cmd
+}
+
+// secretEnv names the variables that can carry a secret to livepush; ffmpeg
+// needs none of them, and its environment would be one more place to read
+// them from.
+var secretEnv = []string{"LIVEPUSH_OUTPUT", "LIVEPUSH_CONTROL_TOKEN"}
+
+// childEnv is env without the variables of secretEnv.
+func childEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(secretEnv, name) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // interrupt sends ffmpeg one SIGINT, through its process group so that a

@@ -223,9 +223,16 @@ func checkKeyHidden(t *testing.T, p *lpProc, secrets ...string) []string {
 		t.Fatalf("ffmpeg %d exited before its command line could be read; stderr:\n%s", pid, tail(p.Stderr.String(), 20))
 	}
 	joined := strings.Join(argv, " ")
+	env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		t.Fatalf("ffmpeg's environment: %v", err)
+	}
 	for _, s := range secrets {
 		if strings.Contains(joined, s) {
 			t.Errorf("ffmpeg's command line carries %q: %s", s, joined)
+		}
+		if bytes.Contains(env, []byte(s)) {
+			t.Errorf("ffmpeg's environment carries %q", s)
 		}
 	}
 	pre := ""
