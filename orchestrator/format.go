@@ -40,16 +40,18 @@ func outputFormat(output string) (string, error) {
 //
 // MP4 and MOV are fragmented, about one fragment a second: a plain MP4
 // writes its index (moov) only when ffmpeg finishes, so a stream cut by a
-// crash, a kill or a power cut would leave an unreadable file. With an empty
-// moov up front and a fragment per second, such a file plays up to its last
-// whole fragment. min_frag_duration keeps frag_keyframe from cutting a
-// fragment at every frame at --gop 1; frag_duration cuts one every second
-// when keyframes are further apart.
+// crash, a kill or a power cut would leave an unreadable file. Fragmented,
+// such a file plays up to its last whole fragment. delay_moov writes the
+// moov with the first fragment, once the AAC priming is known: without it
+// the edit list is missing and every video frame but the first is shifted
+// by the priming (43 ms at 24 kHz). min_frag_duration keeps frag_keyframe
+// from cutting a fragment at every frame at --gop 1; frag_duration cuts
+// one a second when keyframes are further apart.
 func muxerOptions(format string) map[string]string {
 	switch format {
 	case "mp4", "mov":
 		return map[string]string{
-			"movflags":          "+frag_keyframe+empty_moov+default_base_moof",
+			"movflags":          "+frag_keyframe+empty_moov+delay_moov+default_base_moof",
 			"frag_duration":     "1000000",
 			"min_frag_duration": "1000000",
 		}

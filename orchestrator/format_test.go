@@ -72,7 +72,7 @@ func TestArgsContainer(t *testing.T) {
 			t.Errorf("%s: last argument %q", tt.output, args[len(args)-1])
 		}
 		mov, ok := opt(args, "-movflags")
-		if ok != tt.frag || (ok && mov != "+frag_keyframe+empty_moov+default_base_moof") {
+		if ok != tt.frag || (ok && mov != "+frag_keyframe+empty_moov+delay_moov+default_base_moof") {
 			t.Errorf("%s: -movflags %q (present %v), want fragmented MP4: %v", tt.output, mov, ok, tt.frag)
 		}
 		if d, _ := opt(args, "-frag_duration"); tt.frag && d != "1000000" {
