@@ -6,7 +6,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -462,14 +461,15 @@ func TestCLIStartupLine(t *testing.T) {
 	needTools(t, false)
 	img, wav := cliInputs(t, 1, 48000, 2)
 	for _, c := range []struct {
+		name string
 		args []string
 		want []string
 	}{
-		{nil, []string{`size=128x128`, `fps=25`, `gop=1`, `audio="tone.wav 48000 Hz stereo -> 24000 Hz mono"`}},
-		{[]string{"--sample-rate", "48000", "--channels", "2", "--gop", "5", "--fps", "10"},
+		{"converted", nil, []string{`size=128x128`, `fps=25`, `gop=1`, `audio="tone.wav 48000 Hz stereo -> 24000 Hz mono"`}},
+		{"as-is", []string{"--sample-rate", "48000", "--channels", "2", "--gop", "5", "--fps", "10"},
 			[]string{`fps=10`, `gop=5`, `audio="tone.wav 48000 Hz stereo"`}},
 	} {
-		t.Run(fmt.Sprint(len(c.args)), func(t *testing.T) {
+		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			out := filepath.Join(t.TempDir(), "out.flv")
 			args := append([]string{"stream", "--image", img, "--audio", wav, "-o", out, "--realtime=false", "--size", "128x128"}, c.args...)

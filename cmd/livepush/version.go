@@ -16,7 +16,8 @@ func version() string {
 	return versionString(bi, buildVersion)
 }
 
-// versionString is e.g. "v1.2.0 (3d62ef6abcde+dirty, 2026-12-01T09:10:39Z) go1.24.1".
+// versionString is e.g. "v1.2.0 (3d62ef6abcde+dirty, 2026-12-01T09:10:39Z) go1.24.1", or
+// "v0.0.0-20261201091039-3d62ef6abcde+dirty go1.24.1" as Go stamps a checkout.
 func versionString(bi *debug.BuildInfo, override string) string {
 	v := strings.TrimSpace(override)
 	if bi == nil {
@@ -43,10 +44,11 @@ func versionString(bi *debug.BuildInfo, override string) string {
 			dirty = s.Value == "true"
 		}
 	}
-	if rev != "" {
-		if len(rev) > 12 {
-			rev = rev[:12]
-		}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	// Go's own stamp (a pseudo-version) names the commit already.
+	if rev != "" && !strings.Contains(v, rev) {
 		if dirty {
 			rev += "+dirty"
 		}
