@@ -84,15 +84,21 @@ func cliInputs(t *testing.T, dur float64, rate, channels int) (img, wav string) 
 }
 
 // startLivepushTo starts livepush as startLivepush does, but with its stdout and stderr both on w, as
-// `livepush ... 2>&1 | tee log` has them.
-func startLivepushTo(t *testing.T, w *os.File, args ...string) *lpProc {
+// `livepush ... 2>&1 | tee log` has them, when w is not nil; and through `sh -c`, after the shell
+// commands in prefix, when that is not empty.
+func startLivepushTo(t *testing.T, w *os.File, prefix string, args ...string) *lpProc {
 	t.Helper()
 	bin := needLivepush(t)
 	p := &lpProc{t: t, Args: args, TmpDir: t.TempDir(), marker: nextMarker(), done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
+	if prefix != "" {
+		p.cmd = exec.Command("sh", append([]string{"-c", prefix + ` exec "$0" "$@"`, bin}, args...)...)
+	}
 	p.cmd.Env = childEnv(p.TmpDir, p.marker, nil)
-	p.cmd.Stdout = w
-	p.cmd.Stderr = w
+	p.cmd.Stdout, p.cmd.Stderr = &p.Stdout, &p.Stderr
+	if w != nil {
+		p.cmd.Stdout, p.cmd.Stderr = w, w
+	}
 	p.Start = time.Now()
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start livepush: %v", err)
@@ -120,7 +126,7 @@ func TestCLIClosedLogPipe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startLivepushTo(t, w, "stream", "--image", img, "--audio", wav, "-o", out)
+	p := startLivepushTo(t, w, "", "stream", "--image", img, "--audio", wav, "-o", out)
 	w.Close()
 	var log lockedBuffer
 	copied := make(chan struct{})
@@ -163,6 +169,24 @@ func TestCLIStopByHangupQuit(t *testing.T) {
 			checkPlayable(t, out)
 		})
 	}
+}
+
+// TestCLINohup: started with SIGHUP ignored (nohup), livepush keeps it ignored and streams on.
+func TestCLINohup(t *testing.T) {
+	t.Parallel()
+	needTools(t, false)
+	img, wav := cliInputs(t, 3, 24000, 1)
+	out := filepath.Join(t.TempDir(), "out.flv")
+	p := startLivepushTo(t, nil, `trap "" HUP;`, "stream", "--image", img, "--audio", wav, "-o", out)
+	if !waitStderr(p, onAir, 30*time.Second) || p.Exited() {
+		t.Fatalf("ffmpeg never wrote while livepush ran; stderr:\n%s", tail(p.Stderr.String(), 20))
+	}
+	p.Signal(syscall.SIGHUP)
+	p.ExpectExit(0, 30*time.Second)
+	if s := p.Stderr.String(); strings.Contains(s, "stopping") || !strings.Contains(s, "stream ended") {
+		t.Errorf("SIGHUP under nohup stopped the stream; stderr:\n%s", tail(s, 20))
+	}
+	checkRecording(t, out, streamWant{W: 256, H: 256, FPS: 25, GOP: 1, Rate: 24000, Channels: 1, Dur: 3})
 }
 
 // stuckFFmpeg writes a fake ffmpeg that never reads its pipes and leaves a process outside its group
