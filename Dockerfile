@@ -14,7 +14,9 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN go build -trimpath -ldflags="-s -w" -o /out/livepush ./cmd/livepush
+# The context has no .git to stamp the version from: docker build --build-arg VERSION=$(git describe --always --dirty) .
+ARG VERSION
+RUN go build -trimpath -ldflags="-s -w -X main.buildVersion=${VERSION}" -o /out/livepush ./cmd/livepush
 
 # ---- run: Debian's ffmpeg and the binary, as a non-root user -----------------------------------
 FROM debian:bookworm-slim

@@ -130,18 +130,20 @@ func (o Output) Validate() error {
 	if st, err := os.Stat(s); err == nil && st.IsDir() {
 		return fmt.Errorf("%w: output %q is a folder", ErrInvalidConfig, s)
 	}
-	return nil
+	_, err := outputFormat(s)
+	return err
 }
 
 // segment names the file that restart k writes to: out.flv, out.1.flv,
-// out.2.flv, ... so that a restart never overwrites what was written.
+// out.2.flv, ... so that a restart never overwrites what was written. A
+// number whose file exists already (from an earlier run) is skipped.
 func (o Output) segment(k int) string {
 	if k == 0 || o.IsURL() {
 		return string(o)
 	}
 	s := string(o)
 	ext := filepath.Ext(s)
-	return fmt.Sprintf("%s.%d%s", strings.TrimSuffix(s, ext), k, ext)
+	return freeName(func(k int) string { return fmt.Sprintf("%s.%d%s", strings.TrimSuffix(s, ext), k, ext) }, k)
 }
 
 // Target is the output as ffmpeg is given it.
@@ -155,7 +157,8 @@ type Target struct {
 
 // Args returns ffmpeg's arguments (without the program name) to read bgr24
 // frames from videoPipe and s16le PCM from audioPipe and publish FLV to
-// the target. Progress goes to stdout as key=value lines.
+// the target, or write a file in the container its extension names.
+// Progress goes to stdout as key=value lines.
 func Args(e Encoding, videoPipe, audioPipe string, t Target) []string {
 	tqs := e.ThreadQueueSize
 	if tqs == 0 {
@@ -186,7 +189,11 @@ func Args(e Encoding, videoPipe, audioPipe string, t Target) []string {
 		"c:a":     "aac",
 		"ar":      e.SampleRate,
 		"ac":      e.Channels,
-		"f":       "flv",
+	}
+	format, _ := outputFormat(t.Output) // Validate refuses outputs it has no muxer for
+	out["f"] = format
+	for k, v := range muxerOptions(format) {
+		out[k] = v
 	}
 	if e.VideoBitrate != "" {
 		out["b:v"] = e.VideoBitrate

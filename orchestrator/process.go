@@ -196,7 +196,7 @@ func (c *child) readProgress(r io.Reader) {
 				lastOut = outUS
 				c.outTimeUS.Store(outUS)
 				if !c.publishing.Swap(true) {
-					c.log.Info("ffmpeg is publishing", "pid", c.pid(), "after", time.Since(c.started).Round(time.Millisecond))
+					c.log.Info(progressMessage(c.cmd.Args), "pid", c.pid(), "after", time.Since(c.started).Round(time.Millisecond))
 				}
 			}
 		}

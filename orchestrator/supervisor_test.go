@@ -1302,7 +1302,7 @@ func TestSupervisorRealFFmpegFrozen(t *testing.T) {
 		return func(r logRecord) bool { return int(r.int("pid")) == pid }
 	}
 	_, res := h.start(ctx, cfg)
-	pub1 := h.waitLog(ctx, "ffmpeg is publishing", nil)
+	pub1 := h.waitLog(ctx, "ffmpeg is writing", nil)
 	pid1 := int(pub1.int("pid"))
 	started1 := h.waitLog(ctx, "ffmpeg started", pidIs(pid1))
 	out1 := segmentName(h.dir, started1.int("attempt"))
@@ -1332,7 +1332,7 @@ func TestSupervisorRealFFmpegFrozen(t *testing.T) {
 	}
 	// A new ffmpeg on the air: the first one after the freeze, unless a busy
 	// machine made it miss the stale timeout while it started.
-	pub2 := h.waitLog(ctx, "ffmpeg is publishing", func(r logRecord) bool { return r.Time.After(frozen) })
+	pub2 := h.waitLog(ctx, "ffmpeg is writing", func(r logRecord) bool { return r.Time.After(frozen) })
 	started3 := h.waitLog(ctx, "ffmpeg started", pidIs(int(pub2.int("pid"))))
 	out2 := segmentName(h.dir, started3.int("attempt"))
 	if !poll(10*time.Second, func() bool { return fileSize(out2) > 0 }) {

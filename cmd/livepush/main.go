@@ -13,11 +13,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"runtime/debug"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/livepush/livepush/frames"
@@ -41,6 +38,7 @@ func (e usageError) Unwrap() error { return e.err }
 func bad(err error) error { return usageError{err} }
 
 func main() {
+	survivePipes()
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
@@ -53,14 +51,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	msg := err.Error()
+	var ue usageError
+	isUsage := errors.As(err, &ue)
+	if isUsage {
+		msg = explainUsage(app, args, msg)
+	}
 	if masker != nil {
 		msg = masker.Mask(msg)
 	} else {
 		msg = orchestrator.NewMasker("", false).Mask(msg)
 	}
 	fmt.Fprintf(stderr, "livepush: %s\n", strings.ReplaceAll(msg, "\n", " "))
-	var ue usageError
-	if errors.As(err, &ue) {
+	if isUsage {
 		return exitBadUsage
 	}
 	return exitFailed
@@ -81,6 +83,10 @@ func newApp(stdout, stderr io.Writer, masker **orchestrator.Masker) *cli.App {
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return bad(err)
 		},
+		// Our own --version: cli's also takes -v, which conventionally means verbose.
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "version", Usage: "print the version of livepush (same as 'livepush version')"},
+		},
 		Commands: []*cli.Command{
 			streamCommand(masker),
 			{
@@ -93,35 +99,25 @@ func newApp(stdout, stderr io.Writer, masker **orchestrator.Masker) *cli.App {
 			},
 		},
 		CommandNotFound: func(c *cli.Context, name string) {
-			fmt.Fprintf(c.App.ErrWriter, "livepush: unknown command %q (try 'livepush --help')\n", name)
+			fmt.Fprintf(c.App.ErrWriter, "livepush: %s\n", unknownCommand(c.App, name))
 		},
 		Action: func(c *cli.Context) error {
+			if c.Bool("version") {
+				fmt.Fprintln(c.App.Writer, "livepush", version())
+				return nil
+			}
 			if c.Args().Len() > 0 {
-				return bad(fmt.Errorf("unknown command %q (try 'livepush --help')", c.Args().First()))
+				return bad(errors.New(unknownCommand(c.App, c.Args().First())))
 			}
 			return cli.ShowAppHelp(c)
 		},
 	}
 }
 
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "(unknown)"
-	}
-	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " " + s.Value[:12]
-		}
-	}
-	return v + " " + bi.GoVersion
-}
-
 func streamCommand(masker **orchestrator.Masker) *cli.Command {
 	return &cli.Command{
 		Name:      "stream",
-		Usage:     "stream an image and a WAV to an RTMP server or an FLV file",
+		Usage:     "stream an image and a WAV to an RTMP server or a file",
 		UsageText: "livepush stream --image PATH --audio PATH -o URL|FILE [options]",
 		Description: "Examples:\n" +
 			"   livepush stream --image face.png --audio hello.wav -o rtmp://live.example.com/app/KEY\n" +
@@ -132,7 +128,8 @@ func streamCommand(masker **orchestrator.Masker) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "image", Usage: "still `PATH`: PNG, JPEG, GIF, BMP or TIFF, EXIF orientation honoured (e.g. --image face.png)"},
 			&cli.StringFlag{Name: "audio", Usage: "speech WAV `PATH`: PCM 8/16/24/32-bit or float, any rate and channels (e.g. --audio hello.wav)"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, EnvVars: []string{"LIVEPUSH_OUTPUT"}, Usage: "rtmp:// or rtmps:// `URL`, or an FLV file path (e.g. -o rtmp://host/live/KEY or -o out.flv)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, EnvVars: []string{"LIVEPUSH_OUTPUT"}, Usage: "rtmp:// or rtmps:// `URL`, or a file: .flv, .mp4, .mov, .mkv, .ts or .m2ts (e.g. -o rtmp://host/live/KEY or -o out.mp4)"},
+			&cli.BoolFlag{Name: "overwrite", Aliases: []string{"y"}, Usage: "replace the output file if it exists"},
 			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "check an rtmps server's certificate and name against the system's CAs; --tls-verify=false for a private server (the key is then open to whoever poses as the server)"},
 			&cli.StringFlag{Name: "tls-ca-file", Usage: "PEM bundle `PATH` of the CAs to trust for an rtmps server instead of the system's (e.g. --tls-ca-file private-ca.pem)"},
 			&cli.StringFlag{Name: "size", Value: "256x256", Usage: "frame size `WxH`, both even (e.g. --size 1280x720)"},
@@ -190,6 +187,9 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 	if err := tls.Validate(output); err != nil {
 		return bad(fmt.Errorf("--tls-ca-file: %w", err))
 	}
+	if err := checkOutputFile(output, c.Bool("overwrite")); err != nil {
+		return bad(err)
+	}
 	if c.Bool("dry-run") {
 		fmt.Fprintln(c.App.Writer, orchestrator.DryRunCommand(c.String("ffmpeg"), enc, orchestrator.Target{Output: output, TLS: tls}, m))
 		return nil
@@ -226,7 +226,7 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	abort := make(chan struct{})
-	stopSignals := handleSignals(cancel, abort, log)
+	stopSignals := handleSignals(log, signalActions{stop: cancel, abort: func() { close(abort) }, exit: os.Exit})
 	defer stopSignals()
 
 	sup, err := orchestrator.New(orchestrator.Config{
@@ -254,45 +254,13 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 		duration = orchestrator.Duration(total, enc.FPS).String()
 	}
 	log.Info("streaming", "output", m.Mask(output), "size", fmt.Sprintf("%dx%d", enc.Width, enc.Height),
-		"fps", enc.FPS, "duration", duration, "realtime", c.Bool("realtime"))
+		"fps", enc.FPS, "gop", enc.GOP, "audio", describeAudio(c.String("audio"), pcm.Format(), enc.SampleRate, enc.Channels),
+		"duration", duration, "realtime", c.Bool("realtime"))
 	err = sup.Run(ctx)
 	if errors.Is(err, orchestrator.ErrCertificate) {
 		err = fmt.Errorf("%w (if the server has a private CA, give it with --tls-ca-file PATH, or skip the check with --tls-verify=false)", err)
 	}
 	return err
-}
-
-// handleSignals cancels the stream on the first SIGINT or SIGTERM and aborts
-// it on the second. The returned func stops listening and waits for the
-// listener to end.
-func handleSignals(cancel context.CancelFunc, abort chan struct{}, log *slog.Logger) func() {
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		for n := 0; ; n++ {
-			select {
-			case s := <-sig:
-				if n == 0 {
-					log.Info("stopping: letting ffmpeg finish the output (signal again to kill it)", "signal", s)
-					cancel()
-				} else {
-					log.Warn("second signal: killing ffmpeg", "signal", s)
-					close(abort)
-					return
-				}
-			case <-done:
-				return
-			}
-		}
-	}()
-	return func() {
-		signal.Stop(sig)
-		close(done)
-		<-finished
-	}
 }
 
 func encoding(c *cli.Context) (orchestrator.Encoding, error) {

@@ -848,6 +848,19 @@ func (p *lpProc) Children() ([]int, []time.Time) {
 	return append([]int(nil), p.children...), append([]time.Time(nil), p.seenAt...)
 }
 
+// WaitStderr waits until livepush's stderr contains s; false if it does not
+// within timeout or livepush exits without it.
+func (p *lpProc) WaitStderr(s string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(p.Stderr.String(), s) {
+		if time.Now().After(deadline) || p.Exited() && !strings.Contains(p.Stderr.String(), s) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
 // WaitChild waits until livepush has a live ffmpeg child other than not (0: any) and returns its pid.
 func (p *lpProc) WaitChild(not int, timeout time.Duration) int {
 	p.t.Helper()

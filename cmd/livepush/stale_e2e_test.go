@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -31,19 +30,6 @@ func waitFIFODir(t *testing.T, p *lpProc, dir string, known []string) string {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// stderrShows waits until livepush's stderr contains s; false if it does
-// not within timeout or livepush exits without it.
-func stderrShows(p *lpProc, s string, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for !strings.Contains(p.Stderr.String(), s) {
-		if time.Now().After(deadline) || p.Exited() && !strings.Contains(p.Stderr.String(), s) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
 }
 
 // TestE2EStaleFIFODirRemoved: the FIFO folder of a livepush killed with
@@ -79,7 +65,7 @@ func TestE2EStaleFIFODirRemoved(t *testing.T) {
 	}
 
 	next := startLivepush(t, lpOpts{TmpDir: tmp}, args("next.flv", false)...)
-	if !stderrShows(next, "removed FIFO folders left by livepush processes that were killed", 20*time.Second) {
+	if !next.WaitStderr("removed FIFO folders left by livepush processes that were killed", 20*time.Second) {
 		t.Errorf("the next livepush did not say it removed a stale folder; stderr:\n%s", tail(next.Stderr.String(), 30))
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
