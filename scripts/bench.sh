@@ -334,7 +334,7 @@ unpaced() {
 		outff=$WORK/out/unpaced-ff.flv
 		outfl=$WORK/out/unpaced-fl.flv
 		one=$(frame "$size")
-		lpargs=(stream --image "$img" --audio "$w" --size "$size" --realtime=false)
+		lpargs=(stream --image "$img" --audio "$w" --size "$size" --realtime=false -y)
 		dry=$("$LP" "${lpargs[@]}" --dry-run -o "$outff")
 		mapfile -d '' base < <("$ARR" argv -mode unpaced -video "$raw" -audio "$audio" -frames $n -out "$outff" <<<"$dry")
 		echo "unpaced $size ffmpeg: ${base[*]}" >>"$DETAILS"
