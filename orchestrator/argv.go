@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	ffmpeg "github.com/u2takey/ffmpeg-go"
 )
@@ -99,29 +101,22 @@ func FramesFor(samples int64, rate, fps int) int64 {
 type Output string
 
 // IsURL reports whether the output is a network URL rather than a file.
+// It reads the scheme only, so that a malformed URL is still no file name.
 func (o Output) IsURL() bool {
-	u, err := url.Parse(string(o))
-	return err == nil && isRTMP(u.Scheme)
+	p, ok := splitURL(string(o), true)
+	return ok && isRTMP(p.scheme)
 }
 
-// Validate checks the scheme of a URL, or that a file's folder exists.
+// Validate checks a URL's scheme, host, port and stream name, or that a
+// file's folder exists. Its errors show a URL only masked: never url.Parse's
+// error, which quotes the whole URL, key included.
 func (o Output) Validate() error {
 	s := string(o)
 	if s == "" {
 		return fmt.Errorf("%w: no output given", ErrInvalidConfig)
 	}
 	if i := strings.Index(s, "://"); i > 0 {
-		u, err := url.Parse(s)
-		if err != nil {
-			return fmt.Errorf("%w: output URL: %v", ErrInvalidConfig, NewMasker(s, false).Mask(err.Error()))
-		}
-		if !isRTMP(u.Scheme) {
-			return fmt.Errorf("%w: output scheme %q not supported (want rtmp://, rtmps:// or a file path)", ErrInvalidConfig, u.Scheme)
-		}
-		if u.Host == "" {
-			return fmt.Errorf("%w: output URL %s has no host", ErrInvalidConfig, MaskURL(s))
-		}
-		return nil
+		return validateURL(s)
 	}
 	dir := filepath.Dir(s)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
@@ -131,6 +126,81 @@ func (o Output) Validate() error {
 		return fmt.Errorf("%w: output %q is a folder", ErrInvalidConfig, s)
 	}
 	return nil
+}
+
+func validateURL(s string) error {
+	bad := func(problem string) error {
+		return fmt.Errorf("%w: output URL %s %s", ErrInvalidConfig, MaskURL(s), problem)
+	}
+	p, ok := splitURL(s, true)
+	if !ok {
+		return fmt.Errorf("%w: output URL has an invalid scheme (want rtmp:// or rtmps://)", ErrInvalidConfig)
+	}
+	if !isRTMP(p.scheme) {
+		return fmt.Errorf("%w: output scheme %q not supported (want rtmp://, rtmps:// or a file path)", ErrInvalidConfig, p.scheme)
+	}
+	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return bad("contains a space or control character")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		var escape url.EscapeError
+		var host url.InvalidHostError
+		switch {
+		case !validPort(s):
+			return bad("has an invalid port (want a number 1-65535)")
+		case errors.As(err, &escape):
+			return bad("has an invalid %-escape")
+		case errors.As(err, &host):
+			return bad("has an invalid character in the host")
+		}
+		return bad("is not a valid URL (a user or password must %-escape reserved characters)")
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return bad("has no host")
+	}
+	if !validPort(s) {
+		return bad("has an invalid port (want a number 1-65535)")
+	}
+	if !hasStreamName(u.EscapedPath()) {
+		return bad("has no stream name (want rtmp://host/app/KEY)")
+	}
+	return nil
+}
+
+// validPort reports whether the URL has no port or a number 1-65535, read
+// from the host as ffmpeg reads it (up to the first '/', '?' or '#').
+func validPort(s string) bool {
+	p, _ := splitURL(s, false)
+	host := p.host
+	if i := strings.LastIndexByte(host, ']'); i >= 0 {
+		host = host[i+1:]
+	}
+	i := strings.LastIndexByte(host, ':')
+	if i < 0 {
+		return true
+	}
+	n, err := strconv.Atoi(host[i+1:])
+	return err == nil && n >= 1 && n <= 65535 && !strings.HasPrefix(host[i+1:], "+")
+}
+
+// hasStreamName reports whether ffmpeg would publish to a non-empty stream
+// name. ffmpeg's rtmp takes the last path element as the name and the ones
+// before as the app; with one element (rtmp://h/live) it is the app and the
+// name is empty, which nginx-rtmp accepts (recording "-<time>.flv"); a
+// trailing slash (rtmp://h/live/KEY/) makes "live/KEY" the app and the
+// name empty again.
+func hasStreamName(path string) bool {
+	if strings.HasSuffix(path, "/") {
+		return false
+	}
+	n := 0
+	for _, el := range strings.Split(path, "/") {
+		if el != "" {
+			n++
+		}
+	}
+	return n >= 2
 }
 
 // segment names the file that restart k writes to: out.flv, out.1.flv,

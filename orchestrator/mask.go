@@ -2,41 +2,87 @@ package orchestrator
 
 import (
 	"context"
+	"encoding"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/url"
+	"reflect"
 	"regexp"
+	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // masked replaces every secret in logs, errors and printed commands.
 const masked = "***"
 
-// MaskURL hides the credentials of an rtmp or rtmps URL: the userinfo, the
-// last path element (the stream key) and the query string. Other strings are
-// returned unchanged.
-func MaskURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || !isRTMP(u.Scheme) {
-		return raw
+// urlParts is a URL split without validation, so that the secrets of a URL
+// that url.Parse rejects (a bad port, a bad %-escape, a space) are found too.
+type urlParts struct {
+	scheme, userinfo, host, path, query, fragment string
+	hasUser, hasQuery, hasFragment                bool
+}
+
+// splitURL splits scheme://userinfo@host/path?query#fragment. With lastAt
+// the userinfo ends at the last '@' anywhere, so that a password holding an
+// unescaped '/', '?' or '#' is still taken whole; otherwise at the last '@'
+// before the path, as RFC 3986 and ffmpeg read it. It reports false when s
+// does not start with a scheme and "://".
+func splitURL(s string, lastAt bool) (urlParts, bool) {
+	i := strings.Index(s, "://")
+	if i <= 0 || !validScheme(s[:i]) {
+		return urlParts{}, false
 	}
-	var b strings.Builder
-	b.WriteString(u.Scheme + "://")
-	if u.User != nil {
-		b.WriteString(masked + "@")
+	p := urlParts{scheme: s[:i]}
+	rest := s[i+3:]
+	end := len(rest)
+	if !lastAt {
+		end = strings.IndexAny(rest, "/?#")
+		if end < 0 {
+			end = len(rest)
+		}
 	}
-	b.WriteString(u.Host)
-	path := u.EscapedPath()
-	if i := strings.LastIndexByte(path, '/'); i >= 0 && i < len(path)-1 {
-		path = path[:i+1] + masked
+	if j := strings.LastIndexByte(rest[:end], '@'); j >= 0 {
+		p.userinfo, p.hasUser, rest = rest[:j], true, rest[j+1:]
 	}
-	b.WriteString(path)
-	if u.RawQuery != "" || u.ForceQuery {
-		b.WriteString("?" + masked)
+	if j := strings.IndexByte(rest, '#'); j >= 0 {
+		p.fragment, p.hasFragment, rest = rest[j+1:], true, rest[:j]
 	}
-	if u.Fragment != "" {
-		b.WriteString("#" + masked)
+	if j := strings.IndexByte(rest, '?'); j >= 0 {
+		p.query, p.hasQuery, rest = rest[j+1:], true, rest[:j]
 	}
-	return b.String()
+	if j := strings.IndexByte(rest, '/'); j >= 0 {
+		p.path, rest = rest[j:], rest[:j]
+	}
+	p.host = rest
+	return p, true
+}
+
+func validScheme(s string) bool {
+	for i, r := range s {
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !letter && (i == 0 || !(r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.')) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// urlRule says which parts of a scheme's URLs are secret besides the
+// userinfo, which is secret in every scheme.
+type urlRule struct {
+	stream   bool // the path after the app (streamSpan)
+	query    bool
+	fragment bool
+}
+
+func ruleFor(scheme string) urlRule {
+	if isRTMP(scheme) {
+		return urlRule{stream: true, query: true, fragment: true}
+	}
+	return urlRule{}
 }
 
 func isRTMP(scheme string) bool {
@@ -44,20 +90,99 @@ func isRTMP(scheme string) bool {
 	return s == "rtmp" || s == "rtmps"
 }
 
-// rtmpURL finds rtmp URLs in free text such as ffmpeg's error lines.
-var rtmpURL = regexp.MustCompile(`(?i)rtmps?://[^\s'"]+`)
+// streamSpan is the secret part of an rtmp path, path[i:j]: every element
+// after the first, or the only one. ffmpeg sends the elements before the
+// last as the app (so in /live/KEY/x the key is in the app) and the last as
+// the stream name; the first is the application and not secret. Trailing
+// slashes stay outside the span, so /live/KEY/ masks KEY.
+func streamSpan(path string) (i, j int) {
+	j = len(strings.TrimRight(path, "/"))
+	i = len(path) - len(strings.TrimLeft(path, "/"))
+	if i >= j {
+		return j, j
+	}
+	if k := strings.IndexByte(path[i:j], '/'); k >= 0 {
+		i += k + 1
+	}
+	return i, j
+}
 
-// minSecret is the shortest secret masked by plain substring replacement;
-// replacing every occurrence of a one- or two-letter key would garble the
-// logs while protecting nothing.
+// MaskURL hides the credentials of a URL: the userinfo of any scheme and,
+// for rtmp and rtmps, the stream key (the path after the app), the query
+// and the fragment. It needs no valid URL: whatever url.Parse rejects is
+// split leniently and masked the same way. Strings that are no URL are
+// returned unchanged.
+func MaskURL(raw string) string {
+	p, ok := splitURL(raw, true)
+	if !ok {
+		return raw
+	}
+	rule := ruleFor(p.scheme)
+	var b strings.Builder
+	if rule.stream {
+		b.WriteString(strings.ToLower(p.scheme))
+	} else {
+		b.WriteString(p.scheme)
+	}
+	b.WriteString("://")
+	if p.hasUser {
+		b.WriteString(masked + "@")
+	}
+	b.WriteString(p.host)
+	if i, j := streamSpan(p.path); rule.stream && i < j {
+		b.WriteString(p.path[:i] + masked + p.path[j:])
+	} else {
+		b.WriteString(p.path)
+	}
+	writePart(&b, "?", p.query, p.hasQuery, rule.query)
+	writePart(&b, "#", p.fragment, p.hasFragment, rule.fragment)
+	return b.String()
+}
+
+func writePart(b *strings.Builder, sep, part string, present, secret bool) {
+	switch {
+	case !present:
+	case secret:
+		b.WriteString(sep + masked)
+	default:
+		b.WriteString(sep + part)
+	}
+}
+
+// urlInText finds URLs in free text such as ffmpeg's error lines. A URL
+// ends at a space, a quote or an angle bracket.
+var urlInText = regexp.MustCompile(`(?i)[a-z][a-z0-9+.-]*://[^\s'"<>]*`)
+
+// maskURLInText masks one URL found in text. Punctuation that ends a
+// sentence or closes a bracket is kept outside the URL, and a scheme glued
+// to a word ("urlrtmp://") is still recognised.
+func maskURLInText(s string) string {
+	core := strings.TrimRight(s, ".,;:!?)]}")
+	tail := s[len(core):]
+	scheme, _, _ := strings.Cut(core, "://")
+	lower := strings.ToLower(scheme)
+	for _, known := range []string{"rtmps", "rtmp"} {
+		if lower != known && strings.HasSuffix(lower, known) {
+			k := len(scheme) - len(known)
+			return core[:k] + MaskURL(core[k:]) + tail
+		}
+	}
+	return MaskURL(core) + tail
+}
+
+// minSecret is the shortest secret masked where it stands as a word of its
+// own. Inside URLs every secret is masked; a one- or two-character key is
+// no secret (a few thousand guesses), and masking it as a word would hide
+// every small number and short word in the logs.
 const minSecret = 3
 
-// Masker removes the secrets of one output URL from any text: URLs in the
-// text are masked with MaskURL, and the key, query and userinfo of the
-// output are replaced wherever they appear on their own, as ffmpeg sometimes
-// prints them.
+// Masker removes the secrets of one output URL from any text. The secrets
+// (userinfo, stream key, query, fragment, each also %-decoded and
+// %-encoded) are replaced wherever they stand as a whole word, that is not
+// inside a longer run of letters, digits and '_', so a key "int" leaves
+// "interrupt" alone. Then every URL in the text is masked with MaskURL.
 type Masker struct {
-	secrets []string
+	secrets []string // longest first, so a userinfo goes before its user
 	off     bool
 }
 
@@ -65,47 +190,82 @@ type Masker struct {
 // returns its input unchanged (the user asked to see secrets).
 func NewMasker(output string, show bool) *Masker {
 	m := &Masker{off: show}
-	u, err := url.Parse(output)
-	if err != nil || !isRTMP(u.Scheme) {
+	if show {
 		return m
 	}
-	add := func(s string) {
-		if len(s) < minSecret {
-			return
-		}
-		for _, v := range []string{s, url.PathEscape(s), url.QueryEscape(s)} {
-			if !contains(m.secrets, v) {
-				m.secrets = append(m.secrets, v)
-			}
+	s := strings.TrimSpace(output)
+	seen := map[string]bool{}
+	add := func(v string) {
+		if utf8.RuneCountInString(v) >= minSecret && !seen[v] {
+			seen[v] = true
+			m.secrets = append(m.secrets, v)
 		}
 	}
-	if u.User != nil {
-		add(u.User.String())
-		add(u.User.Username())
-		if p, ok := u.User.Password(); ok {
-			add(p)
+	// Both readings of the userinfo: where it ends is ambiguous when '@'
+	// appears after the host, and each reading finds secrets the other
+	// takes for a userinfo.
+	for _, lastAt := range []bool{true, false} {
+		if p, ok := splitURL(s, lastAt); ok {
+			p.secrets(func(raw string) { forms(raw, add) })
 		}
 	}
-	if i := strings.LastIndexByte(u.Path, '/'); i >= 0 {
-		add(u.Path[i+1:])
-	}
-	add(u.RawQuery)
-	for _, vs := range u.Query() {
-		for _, v := range vs {
-			add(v)
-		}
-	}
-	add(u.Fragment)
+	sort.SliceStable(m.secrets, func(i, j int) bool { return len(m.secrets[i]) > len(m.secrets[j]) })
 	return m
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
+// secrets passes each secret part of the URL, and its pieces, to add.
+func (p urlParts) secrets(add func(string)) {
+	if p.hasUser {
+		add(p.userinfo)
+		user, pass, _ := strings.Cut(p.userinfo, ":")
+		add(user)
+		add(pass)
+	}
+	rule := ruleFor(p.scheme)
+	if i, j := streamSpan(p.path); rule.stream && i < j {
+		add(p.path[i:j])
+		for _, el := range strings.Split(p.path[i:j], "/") {
+			add(el)
 		}
 	}
-	return false
+	if rule.query && p.hasQuery {
+		add(p.query)
+		for _, pair := range strings.FieldsFunc(p.query, func(r rune) bool { return r == '&' || r == ';' }) {
+			name, value, _ := strings.Cut(pair, "=")
+			add(pair)
+			add(name)
+			add(value)
+		}
+	}
+	if rule.fragment && p.hasFragment {
+		add(p.fragment)
+	}
+}
+
+// forms passes raw and the ways a program may print it to add: %-decoded,
+// %-encoded, and the pieces between spaces, control characters and '%'
+// (a key with a bad %-escape or a stray space is still masked in pieces).
+func forms(raw string, add func(string)) {
+	vs := []string{raw}
+	if d, err := url.PathUnescape(raw); err == nil {
+		vs = append(vs, d)
+	}
+	if d, err := url.QueryUnescape(raw); err == nil {
+		vs = append(vs, d)
+	}
+	for _, v := range vs[1:] {
+		vs = append(vs, url.PathEscape(v), url.QueryEscape(v))
+	}
+	for _, v := range vs {
+		add(v)
+		for _, w := range strings.FieldsFunc(v, splitsSecret) {
+			add(w)
+		}
+	}
+}
+
+func splitsSecret(r rune) bool {
+	return r == '%' || unicode.IsSpace(r) || unicode.IsControl(r)
 }
 
 // Mask returns s with the secrets replaced by ***.
@@ -113,16 +273,57 @@ func (m *Masker) Mask(s string) string {
 	if m == nil || m.off {
 		return s
 	}
-	s = rtmpURL.ReplaceAllStringFunc(s, MaskURL)
 	for _, v := range m.secrets {
-		s = strings.ReplaceAll(s, v, masked)
+		s = replaceWord(s, v)
 	}
-	return s
+	return urlInText.ReplaceAllStringFunc(s, maskURLInText)
+}
+
+// replaceWord replaces each occurrence of w in s that is not part of a
+// longer word.
+func replaceWord(s, w string) string {
+	var b strings.Builder
+	done, from := 0, 0
+	for {
+		k := strings.Index(s[from:], w)
+		if k < 0 {
+			break
+		}
+		i, j := from+k, from+k+len(w)
+		if !bounded(s, i, j) {
+			from = i + 1
+			continue
+		}
+		b.WriteString(s[done:i])
+		b.WriteString(masked)
+		done, from = j, j
+	}
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
+	return b.String()
+}
+
+// bounded reports whether s[i:j] is not glued to word characters on either
+// side. An edge of the match that is itself no word character needs no
+// boundary.
+func bounded(s string, i, j int) bool {
+	first, _ := utf8.DecodeRuneInString(s[i:])
+	last, _ := utf8.DecodeLastRuneInString(s[:j])
+	before, _ := utf8.DecodeLastRuneInString(s[:i])
+	after, _ := utf8.DecodeRuneInString(s[j:])
+	return (i == 0 || !isWord(before) || !isWord(first)) &&
+		(j == len(s) || !isWord(after) || !isWord(last))
+}
+
+func isWord(r rune) bool {
+	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)
 }
 
 // MaskHandler is a slog.Handler that masks secrets in the message and in
-// every string, error and Stringer attribute before passing the record on,
-// so that no log line can carry the stream key.
+// every attribute (key and value, of any kind, in groups too) before
+// passing the record on, so that no log line can carry the stream key.
 type MaskHandler struct {
 	next slog.Handler
 	m    *Masker
@@ -159,28 +360,79 @@ func (h *MaskHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 // WithGroup implements slog.Handler.
 func (h *MaskHandler) WithGroup(name string) slog.Handler {
-	return &MaskHandler{next: h.next.WithGroup(name), m: h.m}
+	return &MaskHandler{next: h.next.WithGroup(h.m.Mask(name)), m: h.m}
 }
 
 func (h *MaskHandler) maskAttr(a slog.Attr) slog.Attr {
+	key := h.m.Mask(a.Key)
 	v := a.Value.Resolve()
 	switch v.Kind() {
-	case slog.KindString:
-		return slog.String(a.Key, h.m.Mask(v.String()))
 	case slog.KindGroup:
 		group := v.Group()
-		out := make([]any, len(group))
+		out := make([]slog.Attr, len(group))
 		for i, g := range group {
 			out[i] = h.maskAttr(g)
 		}
-		return slog.Group(a.Key, out...)
+		return slog.Attr{Key: key, Value: slog.GroupValue(out...)}
+	case slog.KindString:
+		return slog.String(key, h.m.Mask(v.String()))
 	case slog.KindAny:
-		switch x := v.Any().(type) {
-		case error:
-			return slog.String(a.Key, h.m.Mask(x.Error()))
-		case interface{ String() string }:
-			return slog.String(a.Key, h.m.Mask(x.String()))
+		return slog.Attr{Key: key, Value: h.maskAny(v.Any())}
+	}
+	// Numbers, times and durations: a key of digits is masked there too.
+	if s := v.String(); h.m.Mask(s) != s {
+		return slog.String(key, h.m.Mask(s))
+	}
+	return slog.Attr{Key: key, Value: v}
+}
+
+// maskAny keeps a value as it is unless one of the ways a handler may print
+// it (Error, MarshalText, a []byte as text, String, %+v, JSON) shows a
+// secret; then the value becomes the masked text that the text handler
+// would print.
+func (h *MaskHandler) maskAny(x any) slog.Value {
+	shown := printed(x)
+	for _, s := range shown {
+		if h.m.Mask(s) != s {
+			return slog.StringValue(h.m.Mask(shown[0]))
 		}
 	}
-	return slog.Attr{Key: a.Key, Value: v}
+	return slog.AnyValue(x)
+}
+
+// printed lists the texts a handler may print for x, the text handler's
+// first. Methods that panic (as on a nil pointer) print nothing here.
+func printed(x any) []string {
+	var out []string
+	try := func(f func() string) {
+		defer func() { _ = recover() }()
+		out = append(out, f())
+	}
+	switch y := x.(type) {
+	case error:
+		try(y.Error)
+	case encoding.TextMarshaler:
+		try(func() string {
+			b, err := y.MarshalText()
+			if err != nil {
+				return fmt.Sprintf("%+v", x)
+			}
+			return string(b)
+		})
+	}
+	if v := reflect.ValueOf(x); v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8 {
+		try(func() string { return string(v.Bytes()) })
+	}
+	if y, ok := x.(fmt.Stringer); ok {
+		try(y.String)
+	}
+	out = append(out, fmt.Sprintf("%+v", x))
+	try(func() string {
+		b, err := json.Marshal(x)
+		if err != nil {
+			return ""
+		}
+		return string(b)
+	})
+	return out
 }
