@@ -23,6 +23,7 @@ const masked = "***"
 type urlParts struct {
 	scheme, userinfo, host, path, query, fragment string
 	hasUser, hasQuery, hasFragment                bool
+	userAt, pathAt, queryAt, fragmentAt           int // where the parts start in the URL
 }
 
 // splitURL splits scheme://userinfo@host/path?query#fragment. With lastAt
@@ -36,28 +37,55 @@ func splitURL(s string, lastAt bool) (urlParts, bool) {
 		return urlParts{}, false
 	}
 	p := urlParts{scheme: s[:i]}
-	rest := s[i+3:]
+	at := i + 3
+	rest := s[at:]
 	end := len(rest)
 	if !lastAt {
-		end = strings.IndexAny(rest, "/?#")
-		if end < 0 {
+		if end = strings.IndexAny(rest, "/?#"); end < 0 {
 			end = len(rest)
 		}
 	}
 	if j := strings.LastIndexByte(rest[:end], '@'); j >= 0 {
-		p.userinfo, p.hasUser, rest = rest[:j], true, rest[j+1:]
+		p.userinfo, p.hasUser, p.userAt = rest[:j], true, at
+		rest, at = rest[j+1:], at+j+1
 	}
 	if j := strings.IndexByte(rest, '#'); j >= 0 {
-		p.fragment, p.hasFragment, rest = rest[j+1:], true, rest[:j]
+		p.fragment, p.hasFragment, p.fragmentAt, rest = rest[j+1:], true, at+j+1, rest[:j]
 	}
 	if j := strings.IndexByte(rest, '?'); j >= 0 {
-		p.query, p.hasQuery, rest = rest[j+1:], true, rest[:j]
+		p.query, p.hasQuery, p.queryAt, rest = rest[j+1:], true, at+j+1, rest[:j]
 	}
+	p.pathAt = at + len(rest)
 	if j := strings.IndexByte(rest, '/'); j >= 0 {
-		p.path, rest = rest[j:], rest[:j]
+		p.path, p.pathAt, rest = rest[j:], at+j, rest[:j]
 	}
 	p.host = rest
 	return p, true
+}
+
+// secretSpans lists where the secret parts of the URL are, as [start, end)
+// byte offsets.
+func (p urlParts) secretSpans() [][2]int {
+	var out [][2]int
+	span := func(at int, part string) {
+		if part != "" {
+			out = append(out, [2]int{at, at + len(part)})
+		}
+	}
+	if p.hasUser {
+		span(p.userAt, p.userinfo)
+	}
+	rule := ruleFor(p.scheme)
+	if i, j := streamSpan(p.path); rule.stream {
+		span(p.pathAt+i, p.path[i:j])
+	}
+	if rule.query {
+		span(p.queryAt, p.query)
+	}
+	if rule.fragment {
+		span(p.fragmentAt, p.fragment)
+	}
+	return out
 }
 
 func validScheme(s string) bool {
@@ -102,7 +130,10 @@ func streamSpan(path string) (i, j int) {
 		return j, j
 	}
 	if k := strings.IndexByte(path[i:j], '/'); k >= 0 {
-		i += k + 1
+		i += k
+		for path[i] == '/' {
+			i++
+		}
 	}
 	return i, j
 }
@@ -110,43 +141,42 @@ func streamSpan(path string) (i, j int) {
 // MaskURL hides the credentials of a URL: the userinfo of any scheme and,
 // for rtmp and rtmps, the stream key (the path after the app), the query
 // and the fragment. It needs no valid URL: whatever url.Parse rejects is
-// split leniently and masked the same way. Strings that are no URL are
+// split leniently, and where a stray '@' makes the userinfo ambiguous, what
+// is secret in either reading is masked. Strings that are no URL are
 // returned unchanged.
 func MaskURL(raw string) string {
-	p, ok := splitURL(raw, true)
-	if !ok {
-		return raw
+	var secret []bool
+	var scheme string
+	for _, lastAt := range []bool{true, false} {
+		p, ok := splitURL(raw, lastAt)
+		if !ok {
+			return raw
+		}
+		scheme = p.scheme
+		for _, sp := range p.secretSpans() {
+			if secret == nil {
+				secret = make([]bool, len(raw))
+			}
+			for k := sp[0]; k < sp[1]; k++ {
+				secret[k] = true
+			}
+		}
 	}
-	rule := ruleFor(p.scheme)
 	var b strings.Builder
-	if rule.stream {
-		b.WriteString(strings.ToLower(p.scheme))
+	if ruleFor(scheme).stream {
+		b.WriteString(strings.ToLower(scheme))
 	} else {
-		b.WriteString(p.scheme)
+		b.WriteString(scheme)
 	}
-	b.WriteString("://")
-	if p.hasUser {
-		b.WriteString(masked + "@")
+	for k := len(scheme); k < len(raw); k++ {
+		switch {
+		case secret == nil || !secret[k]:
+			b.WriteByte(raw[k])
+		case k == 0 || !secret[k-1]:
+			b.WriteString(masked)
+		}
 	}
-	b.WriteString(p.host)
-	if i, j := streamSpan(p.path); rule.stream && i < j {
-		b.WriteString(p.path[:i] + masked + p.path[j:])
-	} else {
-		b.WriteString(p.path)
-	}
-	writePart(&b, "?", p.query, p.hasQuery, rule.query)
-	writePart(&b, "#", p.fragment, p.hasFragment, rule.fragment)
 	return b.String()
-}
-
-func writePart(b *strings.Builder, sep, part string, present, secret bool) {
-	switch {
-	case !present:
-	case secret:
-		b.WriteString(sep + masked)
-	default:
-		b.WriteString(sep + part)
-	}
 }
 
 // urlInText finds URLs in free text such as ffmpeg's error lines. A URL
@@ -243,29 +273,97 @@ func (p urlParts) secrets(add func(string)) {
 }
 
 // forms passes raw and the ways a program may print it to add: %-decoded,
-// %-encoded, and the pieces between spaces, control characters and '%'
-// (a key with a bad %-escape or a stray space is still masked in pieces).
+// %-encoded, and its pieces between characters that a URL reserves or
+// forbids (a password with a stray '/' or a key with a bad %-escape or a
+// space is still masked where a parser splits it).
 func forms(raw string, add func(string)) {
-	vs := []string{raw}
-	if d, err := url.PathUnescape(raw); err == nil {
-		vs = append(vs, d)
-	}
+	vs := []string{raw, unescape(raw)}
 	if d, err := url.QueryUnescape(raw); err == nil {
 		vs = append(vs, d)
 	}
-	for _, v := range vs[1:] {
-		vs = append(vs, url.PathEscape(v), url.QueryEscape(v))
-	}
 	for _, v := range vs {
-		add(v)
-		for _, w := range strings.FieldsFunc(v, splitsSecret) {
-			add(w)
+		for _, p := range append(pieces(v), v) {
+			add(p)
+			add(unescape(p))
+			add(url.PathEscape(p))
+			add(url.QueryEscape(p))
+			// %-escapes are written in either case.
+			add(hexCase(p, unicode.ToLower))
+			add(hexCase(p, unicode.ToUpper))
 		}
 	}
 }
 
-func splitsSecret(r rune) bool {
-	return r == '%' || unicode.IsSpace(r) || unicode.IsControl(r)
+// hexCase changes the case of the hex digits of s's %-escapes.
+func hexCase(s string, to func(rune) rune) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	b := []byte(s)
+	for i := range b {
+		if validEscape(s, i) {
+			b[i+1], b[i+2] = byte(to(rune(b[i+1]))), byte(to(rune(b[i+2])))
+		}
+	}
+	return string(b)
+}
+
+// unescape decodes the valid %-escapes of s and keeps the rest as it is.
+func unescape(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if validEscape(s, i) {
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// pieces splits s at the characters that are not unreserved in a URL,
+// also where they are %-encoded; an escape of an unreserved character (or
+// of a byte of a non-ASCII letter) stays inside its piece.
+func pieces(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if validEscape(s, i) {
+			r, n = rune(unhex(s[i+1])<<4|unhex(s[i+2])), 3
+		}
+		if r < utf8.RuneSelf && !isWord(r) && r != '-' && r != '.' && r != '~' || r == utf8.RuneError && n == 1 {
+			if i > start {
+				out = append(out, s[start:i])
+			}
+			start = i + n
+		}
+		i += n
+	}
+	if start < len(s) {
+		out = append(out, s[start:])
+	}
+	return out
+}
+
+func validEscape(s string, i int) bool {
+	return s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2])
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case c >= 'a':
+		return c - 'a' + 10
+	case c >= 'A':
+		return c - 'A' + 10
+	}
+	return c - '0'
 }
 
 // Mask returns s with the secrets replaced by ***.
