@@ -153,7 +153,7 @@ func genURL(r *rand.Rand) *urlTemplate {
 		if r.IntN(4) != 0 {
 			return ""
 		}
-		return pick(r, "%", " ", "\t", "/", "?", "#", ":", "@", "%20", "[")
+		return pick(r, " ", "\t", "/", "?", "#", ":", "@", "%20", "[")
 	}
 	u.lit(pick(r, "rtmp", "rtmps", "RTMP", "Rtmps") + "://")
 	planted := false
