@@ -130,7 +130,7 @@ func (o Output) Validate() error {
 
 func validateURL(s string) error {
 	bad := func(problem string) error {
-		return fmt.Errorf("%w: output URL %s %s", ErrInvalidConfig, MaskURL(s), problem)
+		return fmt.Errorf("%w: output URL %q %s", ErrInvalidConfig, MaskURL(s), problem)
 	}
 	p, ok := splitURL(s, true)
 	if !ok {
@@ -163,7 +163,7 @@ func validateURL(s string) error {
 		return bad("has an invalid port (want a number 1-65535)")
 	}
 	if !hasStreamName(u.EscapedPath()) {
-		return bad("has no stream name (want rtmp://host/app/KEY)")
+		return bad("has no stream name (want the key after the app: /app/KEY)")
 	}
 	return nil
 }

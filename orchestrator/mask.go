@@ -374,6 +374,9 @@ func (m *Masker) Mask(s string) string {
 	for _, v := range m.secrets {
 		s = replaceWord(s, v)
 	}
+	if !strings.Contains(s, "://") {
+		return s
+	}
 	return urlInText.ReplaceAllStringFunc(s, maskURLInText)
 }
 
@@ -439,6 +442,9 @@ func (h *MaskHandler) Enabled(ctx context.Context, l slog.Level) bool {
 
 // Handle implements slog.Handler.
 func (h *MaskHandler) Handle(ctx context.Context, r slog.Record) error {
+	if h.m == nil || h.m.off {
+		return h.next.Handle(ctx, r)
+	}
 	out := slog.NewRecord(r.Time, r.Level, h.m.Mask(r.Message), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(h.maskAttr(a))

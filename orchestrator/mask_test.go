@@ -187,10 +187,10 @@ func TestMalformedURL(t *testing.T) {
 	}
 	// The error names the problem.
 	for o, want := range map[string]string{
-		"rtmp://host:abc/live/key":  "rtmp://host:abc/live/*** has an invalid port",
-		"rtmp://host/live/key%zz":   "rtmp://host/live/*** has an invalid %-escape",
+		"rtmp://host:abc/live/key":  `"rtmp://host:abc/live/***" has an invalid port`,
+		"rtmp://host/live/key%zz":   `"rtmp://host/live/***" has an invalid %-escape`,
 		"rtmp://host/live/k ey":     "contains a space",
-		"rtmp://u:p@/live/key":      "rtmp://***@/live/*** has no host",
+		"rtmp://u:p@/live/key":      `"rtmp://***@/live/***" has no host`,
 		"ftp://u:p@host/live/key":   `scheme "ftp" not supported`,
 		"rtmp://ho%zzst/live/key":   "invalid %-escape",
 		"rtmp://host:1935/live/key": "",
