@@ -172,7 +172,7 @@ func MaskURL(raw string) string {
 		switch {
 		case secret == nil || !secret[k]:
 			b.WriteByte(raw[k])
-		case k == 0 || !secret[k-1]:
+		case !secret[k-1]: // k > 0: the scheme comes first
 			b.WriteString(masked)
 		}
 	}
@@ -216,8 +216,9 @@ type Masker struct {
 	off     bool
 }
 
-// NewMasker returns a Masker for the given output. With show set, Mask
-// returns its input unchanged (the user asked to see secrets).
+// NewMasker returns a Masker for the given output, which need not be a
+// valid URL (nor a URL at all: a file name has no secrets). With show set,
+// Mask returns its input unchanged (the user asked to see secrets).
 func NewMasker(output string, show bool) *Masker {
 	m := &Masker{off: show}
 	if show {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"strings"
 	"testing"
@@ -216,6 +217,11 @@ type jsonKey struct{ s string }
 
 func (k jsonKey) MarshalJSON() ([]byte, error) { return json.Marshal(k.s) }
 
+// valueStringer panics as a nil pointer: fmt prints <nil>, so must we.
+type valueStringer struct{ s string }
+
+func (v valueStringer) String() string { return v.s }
+
 type valuer struct{ v slog.Value }
 
 func (v valuer) LogValue() slog.Value { return v.v }
@@ -243,6 +249,8 @@ func TestMaskHandlerKinds(t *testing.T) {
 		"pointer", &withURL{"out", url},
 		"anys", []any{1, key},
 		"valuer", valuer{slog.StringValue(url)},
+		"nilstringer", (*valueStringer)(nil),
+		"nilerror", (*fs.PathError)(nil),
 		"valuergroup", valuer{slog.GroupValue(slog.Any("inner", []string{key}))},
 		slog.Group("g", "url", url, slog.Group("gg", "k", []string{key})),
 		key, "attribute key",
