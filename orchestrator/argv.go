@@ -146,7 +146,10 @@ func validateURL(s string) error {
 	if err != nil {
 		var escape url.EscapeError
 		var host url.InvalidHostError
+		strict, _ := splitURL(s, false)
 		switch {
+		case p.hasUser && !strict.hasUser:
+			return bad("has an '@' after the host (a user or password must %-escape '/', '?' and '#')")
 		case !validPort(s):
 			return bad("has an invalid port (want a number 1-65535)")
 		case errors.As(err, &escape):

@@ -21,6 +21,15 @@ func TestMaskURL(t *testing.T) {
 		// The last non-empty element may be the key (Validate rejects both).
 		{"rtmp://h/app/", "rtmp://h/***/"},
 		{"rtmp://h/live/key/", "rtmp://h/live/***/"},
+		{"rtmp://h/live//key?", "rtmp://h/live//***?"},
+		// Malformed: still split, still masked.
+		{"rtmp://h:abc/live/key?x", "rtmp://h:abc/live/***?***"},
+		{"rtmp://u:p@h/li ve/k ey", "rtmp://***@h/li ve/***"},
+		// A stray '@' makes the userinfo ambiguous: what either reading
+		// holds secret is masked.
+		{"rtmp://u:pa/ss@h/live/key", "rtmp://***@h/***"},
+		{"rtmp://h/live/key?mail=a@b", "rtmp://***"},
+		{"http://u:p@h/a/b?c", "http://***@h/a/b?c"},
 		{"rtmp://h/key", "rtmp://h/***"},
 		{"/tmp/out.flv", "/tmp/out.flv"},
 		{"http://h/a/b", "http://h/a/b"},
@@ -195,6 +204,7 @@ func TestMalformedURL(t *testing.T) {
 		"ftp://u:p@host/live/key":   `scheme "ftp" not supported`,
 		"rtmp://ho%zzst/live/key":   "invalid %-escape",
 		"rtmp://host:1935/live/key": "",
+		"rtmp://u:pa/ss@h/live/key": `"rtmp://***@h/***" has an '@' after the host`,
 	} {
 		err := Output(o).Validate()
 		if want == "" {
