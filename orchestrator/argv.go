@@ -3,14 +3,11 @@ package orchestrator
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	ffmpeg "github.com/u2takey/ffmpeg-go"
 )
@@ -126,84 +123,6 @@ func (o Output) Validate() error {
 		return fmt.Errorf("%w: output %q is a folder", ErrInvalidConfig, s)
 	}
 	return nil
-}
-
-func validateURL(s string) error {
-	bad := func(problem string) error {
-		return fmt.Errorf("%w: output URL %q %s", ErrInvalidConfig, MaskURL(s), problem)
-	}
-	p, ok := splitURL(s, true)
-	if !ok {
-		return fmt.Errorf("%w: output URL has an invalid scheme (want rtmp:// or rtmps://)", ErrInvalidConfig)
-	}
-	if !isRTMP(p.scheme) {
-		return fmt.Errorf("%w: output scheme %q not supported (want rtmp://, rtmps:// or a file path)", ErrInvalidConfig, p.scheme)
-	}
-	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
-		return bad("contains a space or control character")
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		var escape url.EscapeError
-		var host url.InvalidHostError
-		strict, _ := splitURL(s, false)
-		switch {
-		case p.hasUser && !strict.hasUser:
-			return bad("has an '@' after the host (a user or password must %-escape '/', '?' and '#')")
-		case !validPort(s):
-			return bad("has an invalid port (want a number 1-65535)")
-		case errors.As(err, &escape):
-			return bad("has an invalid %-escape")
-		case errors.As(err, &host):
-			return bad("has an invalid character in the host")
-		}
-		return bad("is not a valid URL (a user or password must %-escape reserved characters)")
-	}
-	if u.Host == "" || u.Hostname() == "" {
-		return bad("has no host")
-	}
-	if !validPort(s) {
-		return bad("has an invalid port (want a number 1-65535)")
-	}
-	if !hasStreamName(u.EscapedPath()) {
-		return bad("has no stream name (want the key after the app: /app/KEY)")
-	}
-	return nil
-}
-
-// validPort reports whether the URL has no port or a number 1-65535, read
-// from the host as ffmpeg reads it (up to the first '/', '?' or '#').
-func validPort(s string) bool {
-	p, _ := splitURL(s, false)
-	host := p.host
-	if i := strings.LastIndexByte(host, ']'); i >= 0 {
-		host = host[i+1:]
-	}
-	i := strings.LastIndexByte(host, ':')
-	if i < 0 {
-		return true
-	}
-	n, err := strconv.Atoi(host[i+1:])
-	return err == nil && n >= 1 && n <= 65535 && !strings.HasPrefix(host[i+1:], "+")
-}
-
-// hasStreamName reports whether ffmpeg would publish to a non-empty stream
-// name. ffmpeg's rtmp takes the last path element as the name and the ones
-// before as the app; with one element (rtmp://h/live) it is the app and the
-// name is empty, which nginx-rtmp accepts (recording "-<time>.flv"); a
-// trailing slash (rtmp://h/live/KEY/) makes "live/KEY" the app and the
-// name empty again.
-func hasStreamName(path string) bool {
-	if strings.HasSuffix(path, "/") {
-		return false
-	}
-	n := 0
-	for _, el := range strings.Split(path, "/") {
-		if el != "" {
-			n++
-		}
-	}
-	return n >= 2
 }
 
 // segment names the file that restart k writes to: out.flv, out.1.flv,
