@@ -174,6 +174,9 @@ func TestMalformedURL(t *testing.T) {
 		"rtmp://alice:s3[cret@host/live/sk_live_42",
 		"rtmp://host/live/sk_live_42\x7f",
 	} {
+		if !Output(o).IsURL() {
+			t.Errorf("IsURL(%q) = false: a malformed URL is no file name", o)
+		}
 		m := NewMasker(o, false)
 		outs := map[string]string{
 			"MaskURL":  MaskURL(o),
