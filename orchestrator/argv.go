@@ -3,7 +3,6 @@ package orchestrator
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -99,29 +98,22 @@ func FramesFor(samples int64, rate, fps int) int64 {
 type Output string
 
 // IsURL reports whether the output is a network URL rather than a file.
+// It reads the scheme only, so that a malformed URL is still no file name.
 func (o Output) IsURL() bool {
-	u, err := url.Parse(string(o))
-	return err == nil && isRTMP(u.Scheme)
+	p, ok := splitURL(string(o), true)
+	return ok && isRTMP(p.scheme)
 }
 
-// Validate checks the scheme of a URL, or that a file's folder exists.
+// Validate checks a URL's scheme, host, port and stream name, or that a
+// file's folder exists. Its errors show a URL only masked: never url.Parse's
+// error, which quotes the whole URL, key included.
 func (o Output) Validate() error {
 	s := string(o)
 	if s == "" {
 		return fmt.Errorf("%w: no output given", ErrInvalidConfig)
 	}
 	if i := strings.Index(s, "://"); i > 0 {
-		u, err := url.Parse(s)
-		if err != nil {
-			return fmt.Errorf("%w: output URL: %v", ErrInvalidConfig, NewMasker(s, false).Mask(err.Error()))
-		}
-		if !isRTMP(u.Scheme) {
-			return fmt.Errorf("%w: output scheme %q not supported (want rtmp://, rtmps:// or a file path)", ErrInvalidConfig, u.Scheme)
-		}
-		if u.Host == "" {
-			return fmt.Errorf("%w: output URL %s has no host", ErrInvalidConfig, MaskURL(s))
-		}
-		return nil
+		return validateURL(s)
 	}
 	dir := filepath.Dir(s)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
