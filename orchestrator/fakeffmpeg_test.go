@@ -259,7 +259,8 @@ func fakeFFmpeg(mode string, args []string) int {
 
 	lag, _ := strconv.Atoi(os.Getenv(fakeLagEnv))
 	ready, _ := time.ParseDuration(os.Getenv(fakeReadyEnv))
-	p := &fakeProgress{w: bufio.NewWriter(os.Stdout), fps: a.fps, lag: int64(lag), log: log}
+	p := &fakeProgress{w: bufio.NewWriter(os.Stdout), fps: a.fps, lag: int64(lag), log: log,
+		frameAudio: max(1, int64(a.rate/a.fps*2*a.channels))}
 	go p.loop(ready)
 
 	var stalled atomic.Bool
@@ -270,6 +271,7 @@ func fakeFFmpeg(mode string, args []string) int {
 		for !stalled.Load() {
 			k, err := af.Read(buf)
 			total += int64(k)
+			p.audioBytes.Add(int64(k))
 			if err != nil {
 				audioDone <- total
 				return
@@ -291,6 +293,9 @@ func fakeFFmpeg(mode string, args []string) int {
 		read := p.read.Add(1)
 		switch {
 		case name == "fail-after" && read >= int64(n):
+			// ffmpeg muxes by timestamp: what it confirms it has of both
+			// inputs, so the audio gets a moment to catch up first.
+			p.awaitAudio(read, 2*time.Second)
 			p.report("continue")
 			fmt.Fprintf(os.Stderr, "[error] %s: Connection reset by peer\n", a.output)
 			return exit(1)
@@ -314,13 +319,18 @@ func fakeFFmpeg(mode string, args []string) int {
 
 // fakeProgress prints -progress blocks to stdout every 100 ms.
 type fakeProgress struct {
-	mu      sync.Mutex
-	w       *bufio.Writer
-	fps     int
-	lag     int64
-	log     *fakeLog
-	read    atomic.Int64 // video frames read
-	stopped bool
+	mu   sync.Mutex
+	w    *bufio.Writer
+	fps  int
+	lag  int64
+	log  *fakeLog
+	read atomic.Int64 // video frames read
+	// audioBytes is the PCM read, and frameAudio the bytes of one frame's
+	// worth: like ffmpeg, the fake confirms no media time beyond what it has
+	// of both inputs.
+	audioBytes atomic.Int64
+	frameAudio int64
+	stopped    bool
 }
 
 // loop reports first after ready, then every 100 ms.
@@ -339,6 +349,14 @@ func (p *fakeProgress) loop(ready time.Duration) {
 	}
 }
 
+// awaitAudio waits until frames frames' worth of audio was read, or timeout.
+func (p *fakeProgress) awaitAudio(frames int64, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for p.audioBytes.Load()/p.frameAudio < frames && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func (p *fakeProgress) stop() {
 	p.mu.Lock()
 	p.stopped = true
@@ -353,7 +371,7 @@ func (p *fakeProgress) report(state string) bool {
 	if p.stopped && state == "continue" {
 		return false
 	}
-	confirmed := max(0, p.read.Load()-p.lag)
+	confirmed := max(0, min(p.read.Load(), p.audioBytes.Load()/p.frameAudio)-p.lag)
 	outUS := "N/A"
 	if confirmed > 0 {
 		outUS = strconv.FormatInt(confirmed*1e6/int64(p.fps), 10)

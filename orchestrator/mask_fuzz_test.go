@@ -229,7 +229,11 @@ func maskOutputs(t *testing.T, tmpl *urlTemplate, key string) map[string]string 
 	out := map[string]string{
 		"MaskURL": MaskURL(s),
 		"Mask":    m.Mask(s),
-		"DryRun":  DryRunCommand("ffmpeg", defaultEncoding, s, m),
+		"DryRun":  DryRunCommand("ffmpeg", defaultEncoding, Target{Output: s}, m),
+	}
+	// What ffmpeg is given instead of the whole URL shows in its messages.
+	if kf, ok := splitKey(s); ok {
+		out["KeyFileURL"] = m.Mask(kf.url)
 	}
 	if err := Output(s).Validate(); err != nil {
 		out["Validate"] = err.Error()

@@ -182,7 +182,7 @@ func TestMalformedURL(t *testing.T) {
 			"MaskURL":  MaskURL(o),
 			"Mask":     m.Mask(o),
 			"MaskText": m.Mask(`[rtmp @ 0x1] Cannot open "` + o + `": sk_live_42 s3cret alice tok99 refused`),
-			"DryRun":   DryRunCommand("ffmpeg", defaultEncoding, o, m),
+			"DryRun":   DryRunCommand("ffmpeg", defaultEncoding, Target{Output: o}, m),
 		}
 		if err := Output(o).Validate(); err != nil {
 			outs["Validate"] = err.Error()
