@@ -94,7 +94,8 @@ func FramesFor(samples int64, rate, fps int) int64 {
 	return (samples*int64(fps) + int64(rate) - 1) / int64(rate)
 }
 
-// Output is where the stream goes: an rtmp or rtmps URL, or an FLV file.
+// Output is where the stream goes: an rtmp or rtmps URL, or a file whose
+// extension names the container (see outputFormat).
 type Output string
 
 // IsURL reports whether the output is a network URL rather than a file.

@@ -50,7 +50,7 @@ func (s State) String() string {
 // Config describes one stream. Zero durations take the defaults named.
 type Config struct {
 	FFmpeg   string // program name or path; "ffmpeg" if empty
-	Output   string // rtmp:// or rtmps:// URL, or an FLV file path
+	Output   string // rtmp:// or rtmps:// URL, or a file path (.flv, .mp4, ...)
 	TLS      TLS    // how an rtmps server is checked
 	Encoding Encoding
 	// Realtime paces frames to the wall clock; without it ffmpeg is fed as
