@@ -1,7 +1,10 @@
 # lib.sh: shared helpers for livepush's scripts; source it, do not run it.
 #
-#   ensure_packages PKG...   apt-get install the Debian packages that are missing
-#   ensure_go                put a Go at least as new as go.mod asks for on PATH
+#   ensure_packages [--why TEXT] PKG...   apt-get install the Debian packages that are missing
+#   ensure_go                             put a Go at least as new as go.mod asks for on PATH
+#
+# Installs and downloads say in one line what they fetch and why, and keep their own output in a log
+# that is shown (its tail) only when they fail.
 #
 # Only Debian's packages and the Go module proxy are assumed reachable. Debian bookworm ships
 # Go 1.19, older than go.mod needs, so ensure_go fetches the Go toolchain the way the go command
@@ -16,20 +19,37 @@ as_root() {
 	fi
 }
 
+# lib_quiet LOG CMD...: run CMD with its output in LOG; on failure show LOG's tail and fail.
+lib_quiet() {
+	local log=$1 rc=0
+	shift
+	"$@" >"$log" 2>&1 || rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "${0##*/}: failed (exit $rc): $*; the end of $log:" >&2
+		tail -n 25 "$log" | sed 's/^/  | /' >&2
+	fi
+	return $rc
+}
+
 LIB_APT_UPDATED=
 ensure_packages() {
-	local missing=() p
+	local why="" missing=() p n log
+	if [ "${1:-}" = --why ]; then why=" ($2)"; shift 2; fi
 	for p in "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
-	echo "${0##*/}: installing ${missing[*]} with apt-get" >&2
+	log=$(mktemp "${TMPDIR:-/tmp}/livepush-apt.XXXXXX.log")
+	local apt=(as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -q)
 	if [ -z "$LIB_APT_UPDATED" ]; then
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q >&2
+		lib_quiet "$log" "${apt[@]}" update || lib_die "apt-get update failed; log in $log"
 		LIB_APT_UPDATED=1
 	fi
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
-		--no-install-recommends "${missing[@]}" >&2
+	n=$("${apt[@]}" -s install --no-install-recommends "${missing[@]}" 2>/dev/null | grep -c '^Inst ' || true)
+	echo "${0##*/}: installing ${missing[*]}$why with apt-get: $n packages, a minute or more; log in $log" >&2
+	lib_quiet "$log" "${apt[@]}" install -y --no-install-recommends "${missing[@]}" ||
+		lib_die "apt-get install ${missing[*]} failed; log in $log"
+	rm -f "$log"
 }
 
 # go_at_least GO VERSION: the go program GO is VERSION or newer.
@@ -51,17 +71,25 @@ ensure_go() {
 		fi
 	done
 	# An older Go (Debian's) can still download a newer toolchain as a module.
-	command -v go >/dev/null 2>&1 || ensure_packages golang-go ca-certificates git
+	command -v go >/dev/null 2>&1 ||
+		ensure_packages --why "Debian's Go, only to fetch Go $need: go.mod needs it, bookworm has 1.19" \
+			golang-go ca-certificates git
 	case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) arch=$(uname -m) ;; esac
 	tc="golang.org/toolchain@v0.0.1-go${need}.linux-${arch}"
 	[ "${need%.*}" = "$need" ] && tc="golang.org/toolchain@v0.0.1-go${need}.0.linux-${arch}"
-	local cache=${LIVEPUSH_GO_CACHE:-/var/tmp/livepush-go}
-	echo "${0##*/}: fetching Go ${need} ($tc) through the module proxy into $cache" >&2
-	local dir
-	dir=$(cd /tmp && GOFLAGS=-modcacherw GOMODCACHE="$cache" GOTOOLCHAIN=local go mod download -json "$tc" |
-		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-	[ -n "$dir" ] && [ -x "$dir/bin/go" ] || lib_die "could not fetch Go $need as $tc"
+	local cache=${LIVEPUSH_GO_CACHE:-/var/tmp/livepush-go} dir log
+	log=$(mktemp "${TMPDIR:-/tmp}/livepush-go.XXXXXX.log")
+	echo "${0##*/}: fetching Go $need (go.mod needs it; no Go that new here) through the module proxy," \
+		"about 70 MB, into $cache" >&2
+	lib_quiet "$log" env GOFLAGS=-modcacherw GOMODCACHE="$cache" GOTOOLCHAIN=local \
+		sh -c 'cd / && exec go mod download -json "$1"' sh "$tc" ||
+		lib_die "could not fetch Go $need as $tc; log in $log"
+	dir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' "$log")
+	rm -f "$log"
+	[ -n "$dir" ] && [ -f "$dir/bin/go" ] || lib_die "could not fetch Go $need: no bin/go in the module $tc"
+	# The module cache keeps no file modes: the toolchain's programs are made executable here, as the
+	# go command does when it switches toolchains itself.
 	chmod +x "$dir"/bin/* "$dir"/pkg/tool/*/* 2>/dev/null || true
 	export PATH="$dir/bin:$PATH" GOTOOLCHAIN=local
-	go_at_least go "$need" || lib_die "Go $need still not usable"
+	go_at_least go "$need" || lib_die "Go $need fetched into $dir but not usable"
 }

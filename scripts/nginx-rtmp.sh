@@ -35,7 +35,7 @@ find_nginx() {
 install_if_missing() {
 	if [ -n "$(find_nginx)" ] && [ -n "$(find_module)" ]; then return 0; fi
 	# The Debian package may start a system nginx on port 80; it is not ours and not needed, leave it.
-	ensure_packages nginx libnginx-mod-rtmp
+	ensure_packages --why "nginx-rtmp: a local RTMP server to stream to" nginx libnginx-mod-rtmp
 	[ -n "$(find_nginx)" ] || die "nginx is still missing after apt-get install"
 	[ -n "$(find_module)" ] || die "ngx_rtmp_module.so is still missing after apt-get install libnginx-mod-rtmp"
 }
