@@ -29,6 +29,7 @@ case "$DURATION" in '' | *[!0-9]*) die "DURATION must be whole seconds, got '$DU
 ensure_packages --why "livepush runs ffmpeg to encode and publish the stream" ffmpeg
 bash scripts/nginx-rtmp.sh install
 ensure_go
+ensure_modules
 
 # --- Build --------------------------------------------------------------------------------------------
 WORK=${DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/lpdemo.XXXXXX")}

@@ -2,6 +2,7 @@
 #
 #   ensure_packages [--why TEXT] PKG...   apt-get install the Debian packages that are missing
 #   ensure_go                             put a Go at least as new as go.mod asks for on PATH
+#   ensure_modules                        download the Go modules go.mod needs, if missing
 #
 # Installs and downloads say in one line what they fetch and why, and keep their own output in a log
 # that is shown (its tail) only when they fail.
@@ -46,7 +47,7 @@ ensure_packages() {
 		LIB_APT_UPDATED=1
 	fi
 	n=$("${apt[@]}" -s install --no-install-recommends "${missing[@]}" 2>/dev/null | grep -c '^Inst ' || true)
-	echo "${0##*/}: installing ${missing[*]}$why with apt-get: $n packages, a minute or more; log in $log" >&2
+	echo "${0##*/}: installing ${missing[*]}$why with apt-get ($n packages; log in $log)" >&2
 	lib_quiet "$log" "${apt[@]}" install -y --no-install-recommends "${missing[@]}" ||
 		lib_die "apt-get install ${missing[*]} failed; log in $log"
 	rm -f "$log"
@@ -93,3 +94,16 @@ ensure_go() {
 	export PATH="$dir/bin:$PATH" GOTOOLCHAIN=local
 	go_at_least go "$need" || lib_die "Go $need fetched into $dir but not usable"
 }
+
+ensure_modules() {
+	local root log
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	# With the proxy off this succeeds only when every module is in the cache already.
+	(cd "$root" && GOPROXY=off go mod download) >/dev/null 2>&1 && return 0
+	log=$(mktemp "${TMPDIR:-/tmp}/livepush-mod.XXXXXX.log")
+	echo "${0##*/}: fetching the Go modules livepush needs (go.sum) through the module proxy" >&2
+	lib_quiet "$log" sh -c 'cd "$1" && exec go mod download' sh "$root" ||
+		lib_die "could not fetch the Go modules; log in $log"
+	rm -f "$log"
+}
+
