@@ -3,6 +3,7 @@
 #   ensure_packages [--why TEXT] PKG...   apt-get install the Debian packages that are missing
 #   ensure_go                             put a Go at least as new as go.mod asks for on PATH
 #   ensure_modules                        download the Go modules go.mod needs, if missing
+#   rerun_as_root SCRIPT ARG...           unless root, run SCRIPT again with sudo
 #
 # Installs and downloads say in one line what they fetch and why, and keep their own output in a log
 # that is shown (its tail) only when they fail.
@@ -30,6 +31,20 @@ lib_quiet() {
 		tail -n 25 "$log" | sed 's/^/  | /' >&2
 	fi
 	return $rc
+}
+
+# rerun_as_root SCRIPT ARG...: unless root already, run SCRIPT again through sudo and never return.
+# sudo resets the environment: PATH (a Go found there), the LIVEPUSH_* settings and the variables
+# named in $LIB_KEEP_ENV are passed on.
+rerun_as_root() {
+	[ "$(id -u)" = 0 ] && return 0
+	command -v sudo >/dev/null 2>&1 || lib_die "needs root, and there is no sudo to become root"
+	local envs=("PATH=$PATH") v
+	for v in $(compgen -e | grep '^LIVEPUSH_') ${LIB_KEEP_ENV:-}; do
+		[ -n "${!v+x}" ] && envs+=("$v=${!v}")
+	done
+	echo "${0##*/}: not root; running again with sudo" >&2
+	exec sudo env "${envs[@]}" bash "$@"
 }
 
 LIB_APT_UPDATED=
@@ -107,3 +122,74 @@ ensure_modules() {
 	rm -f "$log"
 }
 
+# ---- podman, for scripts/test-container.sh and scripts/test-fresh.sh (root only) -----------------
+#
+#   podman_env        configure podman for this machine, its state in $LIVEPUSH_PODMAN_DIR
+#   debian_image TMP  make the base image docker.io/library/debian:bookworm-slim if missing
+#
+# podman runs with runc (crun 1.8 rejects a hybrid cgroup v1/v2 layout), cgroupfs, the host's network
+# namespace (no bridge, no firewall changes) and ulimits lowered to what this machine allows. Images
+# and build cache are kept in $LIVEPUSH_PODMAN_DIR (default /var/tmp/livepush-podman) so that later
+# runs are fast; the run state is in /dev/shm, gone at reboot as it should be.
+
+podman_env() {
+	local W=${LIVEPUSH_PODMAN_DIR:-/var/tmp/livepush-podman} R=/dev/shm/livepush-podman-run nofile
+	ensure_packages --why "to build and run containers" podman runc mmdebstrap || return 1
+	mkdir -p "$W/storage" "$W/networks" "$R/run" "$R/tmp"
+	cat >"$W/storage.conf" <<EOC
+[storage]
+driver = "overlay"
+runroot = "$R/run"
+graphroot = "$W/storage"
+EOC
+	nofile=$(ulimit -Hn)
+	[ "$nofile" = unlimited ] && nofile=1048576
+	cat >"$W/containers.conf" <<EOC
+[containers]
+netns = "host"
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=32768:32768"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+tmp_dir = "$R/tmp"
+[network]
+network_config_dir = "$W/networks"
+EOC
+	export CONTAINERS_STORAGE_CONF="$W/storage.conf" CONTAINERS_CONF="$W/containers.conf"
+	local err
+	if ! err=$(podman info 2>&1 >/dev/null); then
+		# A store left unusable (e.g. a run killed half-way): start it again from nothing.
+		echo "$err" >&2
+		echo "${0##*/}: podman state unusable; resetting $W/storage" >&2
+		rm -rf "$W/storage" "$R" && mkdir -p "$W/storage" "$R/run" "$R/tmp"
+		podman info >/dev/null || return 1
+	fi
+}
+
+debian_image() {
+	local tmp=$1 tag=docker.io/library/debian:bookworm-slim src=/etc/apt/sources.list.d/debian.sources
+	podman image exists "$tag" && return 0
+	echo "${0##*/}: making the base image $tag with mmdebstrap (Debian minbase, a minute or two)" >&2
+	[ -f "$src" ] || src=http://deb.debian.org/debian
+	# Like the public image: merged /usr (usr-is-merged, not usrmerge and its perl), the slim variant's
+	# dpkg excludes (docs, man pages, locales), unsafe-io dpkg, and apt keeping no caches.
+	mmdebstrap --quiet --variant=minbase --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+		--dpkgopt=force-unsafe-io \
+		--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
+		--dpkgopt='path-exclude=/usr/share/groff/*' --dpkgopt='path-exclude=/usr/share/lintian/*' \
+		--dpkgopt='path-exclude=/usr/share/locale/*' \
+		--customize-hook='d=$1/etc/apt/apt.conf.d
+      echo "Acquire::Languages \"none\";" > "$d/docker-no-languages"
+      echo "Acquire::GzipIndexes \"true\";" > "$d/docker-gzip-indexes"
+      echo "Apt::AutoRemove::SuggestsImportant \"false\";" > "$d/docker-autoremove-suggests"
+      printf "%s\n" "DPkg::Post-Invoke { \"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true\"; };" \
+        "APT::Update::Post-Invoke { \"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true\"; };" \
+        "Dir::Cache::pkgcache \"\";" "Dir::Cache::srcpkgcache \"\";" > "$d/docker-clean"
+      rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
+		bookworm - "$src" >"$tmp/base.tar" 2>"$tmp/mmdebstrap.log" &&
+		podman import --change 'CMD ["bash"]' "$tmp/base.tar" "$tag" >/dev/null ||
+		{ tail -n 20 "$tmp/mmdebstrap.log" >&2; rm -f "$tmp/base.tar"; return 1; }
+	rm -f "$tmp/base.tar"
+}
