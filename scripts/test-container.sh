@@ -228,6 +228,22 @@ probe() {
   fi
 }
 
+# wait_recorded NAME SECS DEADLINE: wait until nginx's recording of NAME holds more than SECS seconds
+# of video, while container $CTR runs; give up after DEADLINE seconds.
+wait_recorded() {
+  local name=$1 secs=$2 end=$((SECONDS + $3)) rec last
+  while [ $SECONDS -lt $end ]; do
+    rec=$(ls -t "$NGINX_DIR/rec/$name"-*.flv 2>/dev/null | head -1)
+    if [ -n "$rec" ]; then
+      last=$(ffprobe -v error -select_streams v:0 -show_entries packet=pts_time -of csv=p=0 "$rec" 2>/dev/null | tail -n 1)
+      awk -v t="$last" -v s="$secs" 'BEGIN { exit !(t + 0 > s) }' && return 0
+    fi
+    [ "$(P inspect --format '{{.State.Running}}' "$CTR" 2>/dev/null)" = true ] || return 1
+    sleep 0.2
+  done
+  return 1
+}
+
 mkdir -p "$NGINX_DIR"
 if [ ! -f "$ROOT/scripts/nginx-rtmp.sh" ]; then
   fail "scripts/nginx-rtmp.sh is missing"
@@ -256,7 +272,10 @@ else
   P rm -f -t 0 "$CTR" >/dev/null 2>&1
   if P run -d --name "$CTR" --pull=never --network=host "${MOUNT[@]}" "$IMAGE" \
       "${STREAM_ARGS[@]}" --loop -o "$URL/stop" >/dev/null; then
-    sleep 4
+    # Stop it mid-stream, once the server has recorded more than 2 s of it.
+    if ! wait_recorded stop 2 60; then
+      fail "stop: the --loop stream was recorded for 2 s within 60 s"
+    fi
     t0=$SECONDS
     P stop -t 20 "$CTR" >/dev/null 2>&1
     took=$((SECONDS - t0))
