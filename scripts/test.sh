@@ -4,9 +4,11 @@
 #   bash scripts/test.sh
 #
 # gofmt and go vet, then `go test -race -v ./...` (unit tests, the WAV fuzz corpus, and end-to-end
-# tests against real ffmpeg and a real nginx-rtmp on loopback), then the container test
-# (scripts/test-container.sh: builds the Dockerfile with podman and streams from the container).
-# LIVEPUSH_SKIP_CONTAINER=1 leaves the container test out; extra arguments go to `go test`.
+# tests against real ffmpeg and a real nginx-rtmp on loopback), then the container stage: the
+# container test (scripts/test-container.sh: builds the Dockerfile with podman and streams from the
+# container) and README's demo command in a fresh Debian container (scripts/test-fresh.sh).
+# LIVEPUSH_SKIP_CONTAINER=1 leaves the container stage out; LIVEPUSH_FRESH_TESTS=1 adds this very
+# command (without the container stage) in a fresh Debian container. Extra arguments go to `go test`.
 #
 # Nothing is skipped: a missing tool fails the tests that need it (LIVEPUSH_REQUIRE_TOOLS=1), and a
 # test that reports SKIP fails the run.
@@ -52,4 +54,6 @@ go test -race -count=1 -timeout 30m -v "$@" ./... | skips
 
 if [ "${LIVEPUSH_SKIP_CONTAINER:-}" != 1 ]; then
 	bash scripts/test-container.sh
+	bash scripts/test-fresh.sh demo
+	if [ "${LIVEPUSH_FRESH_TESTS:-}" = 1 ]; then bash scripts/test-fresh.sh tests; fi
 fi
