@@ -38,8 +38,10 @@ trap cleanup EXIT
 podman_env || lib_die "podman set-up failed"
 debian_image "$TMP" || lib_die "could not make the Debian base image"
 
+# HEAD's commit, checked out by name: a detached HEAD (as CI checks out) clones as well.
+ref=$(git -C "$ROOT" rev-parse --verify "${LIVEPUSH_FRESH_REF:-HEAD}^{commit}")
 git clone -q "$ROOT" "$TMP/repo"
-[ -z "${LIVEPUSH_FRESH_REF:-}" ] || git -C "$TMP/repo" checkout -q "$LIVEPUSH_FRESH_REF"
+git -C "$TMP/repo" checkout -q "$ref"
 rev=$(git -C "$TMP/repo" rev-parse --short HEAD)
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
