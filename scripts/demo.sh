@@ -26,9 +26,10 @@ case "$PORT" in '' | *[!0-9]*) die "PORT must be a number, got '$PORT'" ;; esac
 case "$DURATION" in '' | *[!0-9]*) die "DURATION must be whole seconds, got '$DURATION'" ;; esac
 
 # --- What is needed -----------------------------------------------------------------------------------
-ensure_packages ffmpeg
+ensure_packages --why "livepush runs ffmpeg to encode and publish the stream" ffmpeg
 bash scripts/nginx-rtmp.sh install
 ensure_go
+ensure_modules
 
 # --- Build --------------------------------------------------------------------------------------------
 WORK=${DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/lpdemo.XXXXXX")}

@@ -8,10 +8,10 @@
 #   scripts/nginx-rtmp.sh stop DIR         stop the nginx started in DIR and wait for it to exit
 #   scripts/nginx-rtmp.sh status DIR       exit 0 if the nginx started in DIR is running
 #
-# Everything lives in DIR: nginx.conf, nginx.pid, logs/error.log, rec/ (recordings). Publishing to
-# rtmp://127.0.0.1:PORT/live/NAME records every publish to its own file DIR/rec/NAME-<unix time>.flv
-# (record_unique); when nginx has finished a recording (the publisher disconnected) it touches
-# DIR/rec/NAME-<unix time>.flv.done. No system directory is written to.
+# Everything lives in DIR: nginx.conf, nginx.pid, logs/ (error.log, access.log), rec/ (recordings).
+# Publishing to rtmp://127.0.0.1:PORT/live/NAME records every publish to its own file
+# DIR/rec/NAME-<unix time>.flv (record_unique); when nginx has finished a recording (the publisher
+# disconnected) it touches DIR/rec/NAME-<unix time>.flv.done. No system directory is written to.
 set -euo pipefail
 
 die() { echo "nginx-rtmp.sh: $*" >&2; exit 1; }
@@ -35,7 +35,7 @@ find_nginx() {
 install_if_missing() {
 	if [ -n "$(find_nginx)" ] && [ -n "$(find_module)" ]; then return 0; fi
 	# The Debian package may start a system nginx on port 80; it is not ours and not needed, leave it.
-	ensure_packages nginx libnginx-mod-rtmp
+	ensure_packages --why "nginx-rtmp: a local RTMP server to stream to" nginx libnginx-mod-rtmp
 	[ -n "$(find_nginx)" ] || die "nginx is still missing after apt-get install"
 	[ -n "$(find_module)" ] || die "ngx_rtmp_module.so is still missing after apt-get install libnginx-mod-rtmp"
 }
@@ -83,6 +83,8 @@ events {
 }
 
 rtmp {
+    # Not the compiled-in /var/log/nginx/access.log, which only root may open.
+    access_log $dir/logs/access.log;
     server {
         listen 127.0.0.1:$port;
         chunk_size 4096;

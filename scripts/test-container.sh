@@ -3,25 +3,25 @@
 # --help, version, --dry-run (stream key masked), a non-root process, and a real stream of the
 # bundled samples into nginx-rtmp on this machine's loopback, checked with ffprobe.
 #
-# Meant for a Debian bookworm machine run as root, with no Docker engine and no container registry
-# (only Debian's packages and the Go module proxy are reachable). So:
-#   - podman runs with runc (crun 1.8 rejects a hybrid cgroup v1/v2 layout), cgroupfs, the host's
-#     network namespace (no bridge, no firewall changes) and ulimits lowered to what this machine allows;
+# Meant for a Debian bookworm machine, with no Docker engine and no container registry (only Debian's
+# packages and the Go module proxy are reachable). It needs root and re-runs itself with sudo when
+# started as another user. So:
+#   - podman runs as lib.sh's podman_env sets it up (runc, cgroupfs, the host's network namespace);
 #   - the base images are made locally and tagged with the public names the Dockerfile uses:
 #     docker.io/library/debian:bookworm-slim (mmdebstrap minbase, with the slim variant's dpkg
-#     excludes) and docker.io/library/golang:1.24-bookworm (that Debian plus this machine's
-#     /usr/local/go), so the Dockerfile builds unchanged with --pull=never.
+#     excludes) and docker.io/library/golang:1.24-bookworm (that Debian plus the Go that lib.sh's
+#     ensure_go finds or fetches, its GOROOT), so the Dockerfile builds unchanged with --pull=never.
 # Podman's images and build cache are kept in $LIVEPUSH_PODMAN_DIR (default /var/tmp/livepush-podman)
 # so a second run is fast; delete that directory to start cold.
 #
 # Usage: scripts/test-container.sh            (env: IMAGE, RTMP_PORT, LIVEPUSH_PODMAN_DIR, KEEP_TMP=1)
 # Prints PASS/FAIL lines and ends with "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
-exec </dev/null
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-W=${LIVEPUSH_PODMAN_DIR:-/var/tmp/livepush-podman}   # kept between runs: images, build cache
-R=/dev/shm/livepush-podman-run                          # podman's run state: gone at reboot, as it should be
+. "$ROOT/scripts/lib.sh"
+LIB_KEEP_ENV="IMAGE RTMP_PORT KEEP_TMP GOTOOLCHAIN" rerun_as_root "$0" "$@"
+exec </dev/null
 IMAGE=${IMAGE:-localhost/livepush:test}
 GO_TAG=1.24-bookworm
 DEB_TAG=bookworm-slim
@@ -36,7 +36,6 @@ finish() {
   [ "$FAILED" -eq 0 ] && exit 0 || exit 1
 }
 die() { fail "$*"; finish; }
-[ "$(id -u)" -eq 0 ] || die "must run as root (podman storage, mmdebstrap, apt-get)"
 
 TMP=$(mktemp -d /tmp/livepush-ctr.XXXXXX)
 NGINX_DIR=$TMP/nginx
@@ -50,89 +49,27 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# ---- host packages --------------------------------------------------------------------------------
+# ---- host packages, podman, Go --------------------------------------------------------------------
 t "host packages"
-need=()
-command -v podman >/dev/null || need+=(podman)
-command -v runc >/dev/null || need+=(runc)
-command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
-command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
-command -v nginx >/dev/null || need+=(nginx)
-ls /usr/lib/nginx/modules/ngx_rtmp_module.so >/dev/null 2>&1 || need+=(libnginx-mod-rtmp)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing: ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null \
-    && apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${need[@]}" \
-      >"$TMP/apt.log" 2>&1 \
-    || { tail -20 "$TMP/apt.log"; die "apt-get install ${need[*]}"; }
-fi
-
-# ---- podman configuration ------------------------------------------------------------------------
-mkdir -p "$W/storage" "$W/networks" "$R/run" "$R/tmp"
-cat > "$W/storage.conf" <<EOF
-[storage]
-driver = "overlay"
-runroot = "$R/run"
-graphroot = "$W/storage"
-EOF
-nofile=$(ulimit -Hn)
-[ "$nofile" = unlimited ] && nofile=1048576
-cat > "$W/containers.conf" <<EOF
-[containers]
-netns = "host"
-default_ulimits = ["nofile=$nofile:$nofile", "nproc=32768:32768"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-tmp_dir = "$R/tmp"
-[network]
-network_config_dir = "$W/networks"
-EOF
-export CONTAINERS_STORAGE_CONF="$W/storage.conf" CONTAINERS_CONF="$W/containers.conf"
-if ! podman info >/dev/null 2>"$TMP/podman-info.err"; then
-  # A store left unusable (e.g. a run killed half-way): start it again from nothing.
-  cat "$TMP/podman-info.err"
-  echo "podman state unusable; resetting $W/storage"
-  rm -rf "$W/storage" "$R" && mkdir -p "$W/storage" "$R/run" "$R/tmp"
-  podman info >/dev/null || die "podman info"
-fi
+# ffmpeg: stand-in samples and ffprobe for the recordings; nginx-rtmp: the server the container streams to.
+# (lib.sh's installers end the script with their error and log when they fail.)
+ensure_packages --why "ffprobe checks what the container streamed" ffmpeg
+bash "$ROOT/scripts/nginx-rtmp.sh" install || die "install nginx-rtmp"
+podman_env || die "podman set-up"
 PODMAN_READY=1
 # Containers left by a run that was killed.
 podman ps -a --format '{{.Names}}' 2>/dev/null | grep '^livepush-test-' | xargs -r podman rm -f -t 0 >/dev/null 2>&1
 P() { podman "$@"; }
 
 # ---- base images, made locally under the public names ---------------------------------------------
-if ! P image exists "docker.io/library/debian:$DEB_TAG"; then
-  t "base image debian:$DEB_TAG (mmdebstrap minbase)"
-  src=/etc/apt/sources.list.d/debian.sources
-  [ -f "$src" ] || src=http://deb.debian.org/debian
-  # Like the public image: merged /usr (usr-is-merged, not usrmerge and its perl), the slim variant's
-  # dpkg excludes (docs, man pages, locales), unsafe-io dpkg, and apt keeping no caches.
-  mmdebstrap --quiet --variant=minbase --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-    --dpkgopt=force-unsafe-io \
-    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
-    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
-    --dpkgopt='path-exclude=/usr/share/groff/*' --dpkgopt='path-exclude=/usr/share/lintian/*' \
-    --dpkgopt='path-exclude=/usr/share/locale/*' \
-    --customize-hook='d=$1/etc/apt/apt.conf.d
-      echo "Acquire::Languages \"none\";" > "$d/docker-no-languages"
-      echo "Acquire::GzipIndexes \"true\";" > "$d/docker-gzip-indexes"
-      echo "Apt::AutoRemove::SuggestsImportant \"false\";" > "$d/docker-autoremove-suggests"
-      printf "%s\n" "DPkg::Post-Invoke { \"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true\"; };" \
-        "APT::Update::Post-Invoke { \"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true\"; };" \
-        "Dir::Cache::pkgcache \"\";" "Dir::Cache::srcpkgcache \"\";" > "$d/docker-clean"
-      rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
-    bookworm - "$src" >"$TMP/base.tar" 2>"$TMP/mmdebstrap.log" \
-    && P import --change 'CMD ["bash"]' "$TMP/base.tar" "docker.io/library/debian:$DEB_TAG" >/dev/null \
-    || { tail -20 "$TMP/mmdebstrap.log"; die "base image debian:$DEB_TAG"; }
-  rm -f "$TMP/base.tar"
-fi
+debian_image "$TMP" || die "base image debian:$DEB_TAG"
 
-if ! P image exists "docker.io/library/golang:$GO_TAG"; then
-  t "base image golang:$GO_TAG (this machine's /usr/local/go)"
-  [ -x /usr/local/go/bin/go ] || die "no Go at /usr/local/go for the golang base image"
+# The Go the scripts use (on PATH, in /usr/local/go, or fetched): the image is remade when it changes.
+ensure_go
+GOROOT_USED=$(go env GOROOT)
+GO_LABEL="$(go env GOVERSION) $GOROOT_USED"
+if [ "$(P image inspect --format '{{index .Labels "livepush.go"}}' "docker.io/library/golang:$GO_TAG" 2>/dev/null)" != "$GO_LABEL" ]; then
+  t "base image golang:$GO_TAG (Debian + $GO_LABEL)"
   # This machine's extra CA certificates (if any) go into the build image only, so that
   # 'go mod download' inside the build trusts the module proxy as this machine does.
   mkdir -p "$TMP/goctx/ca"
@@ -147,8 +84,8 @@ COPY --from=go . /usr/local/go
 ENV GOPATH=/go PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 WORKDIR /go
 EOF
-  P build -q --pull=never --network=host -t "docker.io/library/golang:$GO_TAG" \
-      --build-context go=/usr/local/go -f "$TMP/goctx/Dockerfile" "$TMP/goctx" >/dev/null 2>"$TMP/golang.log" \
+  P build -q --pull=never --network=host -t "docker.io/library/golang:$GO_TAG" --label "livepush.go=$GO_LABEL" \
+      --build-context go="$GOROOT_USED" -f "$TMP/goctx/Dockerfile" "$TMP/goctx" >/dev/null 2>"$TMP/golang.log" \
     || { tail -20 "$TMP/golang.log"; die "base image golang:$GO_TAG"; }
 fi
 
@@ -291,6 +228,22 @@ probe() {
   fi
 }
 
+# wait_recorded NAME SECS DEADLINE: wait until nginx's recording of NAME holds more than SECS seconds
+# of video, while container $CTR runs; give up after DEADLINE seconds.
+wait_recorded() {
+  local name=$1 secs=$2 end=$((SECONDS + $3)) rec last
+  while [ $SECONDS -lt $end ]; do
+    rec=$(ls -t "$NGINX_DIR/rec/$name"-*.flv 2>/dev/null | head -1)
+    if [ -n "$rec" ]; then
+      last=$(ffprobe -v error -select_streams v:0 -show_entries packet=pts_time -of csv=p=0 "$rec" 2>/dev/null | tail -n 1)
+      awk -v t="$last" -v s="$secs" 'BEGIN { exit !(t + 0 > s) }' && return 0
+    fi
+    [ "$(P inspect --format '{{.State.Running}}' "$CTR" 2>/dev/null)" = true ] || return 1
+    sleep 0.2
+  done
+  return 1
+}
+
 mkdir -p "$NGINX_DIR"
 if [ ! -f "$ROOT/scripts/nginx-rtmp.sh" ]; then
   fail "scripts/nginx-rtmp.sh is missing"
@@ -319,7 +272,10 @@ else
   P rm -f -t 0 "$CTR" >/dev/null 2>&1
   if P run -d --name "$CTR" --pull=never --network=host "${MOUNT[@]}" "$IMAGE" \
       "${STREAM_ARGS[@]}" --loop -o "$URL/stop" >/dev/null; then
-    sleep 4
+    # Stop it mid-stream, once the server has recorded more than 2 s of it.
+    if ! wait_recorded stop 2 60; then
+      fail "stop: the --loop stream was recorded for 2 s within 60 s"
+    fi
     t0=$SECONDS
     P stop -t 20 "$CTR" >/dev/null 2>&1
     took=$((SECONDS - t0))
