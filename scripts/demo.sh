@@ -36,7 +36,7 @@ WORK=${DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/lpdemo.XXXXXX")}
 mkdir -p "$WORK"
 say "building livepush into $WORK"
 # As the README builds it: static (nothing in livepush needs cgo) and stripped.
-CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$WORK/livepush" ./cmd/livepush
+CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.buildVersion=$(git describe --always --dirty 2>/dev/null)" -o "$WORK/livepush" ./cmd/livepush
 
 # --- Server -------------------------------------------------------------------------------------------
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then

@@ -91,7 +91,7 @@ fi
 
 # ---- the image ---------------------------------------------------------------------------------------
 t "build $IMAGE"
-if P build --pull=never --network=host -t "$IMAGE" "$ROOT" >"$TMP/build.log" 2>&1; then
+if P build --pull=never --network=host --build-arg VERSION="$(git -C "$ROOT" describe --always --dirty 2>/dev/null)" -t "$IMAGE" "$ROOT" >"$TMP/build.log" 2>&1; then
   size=$(P image inspect --format '{{.Size}}' "$IMAGE")
   pass "image builds ($((size / 1000000)) MB)"
 else

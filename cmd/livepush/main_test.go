@@ -33,6 +33,8 @@ func TestVersionString(t *testing.T) {
 			"", "v0.0.0-20261201091039-3d62ef6abcde go1.24.1"},
 		{"ldflags and a checkout", &debug.BuildInfo{GoVersion: "go1.24.1", Settings: vcs}, "v1.2.0",
 			"v1.2.0 (3d62ef6abcde+dirty, 2026-12-01T09:10:39Z) go1.24.1"},
+		{"git describe and a checkout", &debug.BuildInfo{GoVersion: "go1.24.1", Settings: vcs}, "3d62ef6-dirty",
+			"3d62ef6-dirty go1.24.1"},
 		{"ldflags", &debug.BuildInfo{GoVersion: "go1.24.1", Main: debug.Module{Version: "(devel)"}}, "v1.2.0",
 			"v1.2.0 go1.24.1"},
 		{"go install", &debug.BuildInfo{GoVersion: "go1.24.1", Main: debug.Module{Version: "v1.2.0"}}, "", "v1.2.0 go1.24.1"},

@@ -47,8 +47,8 @@ func versionString(bi *debug.BuildInfo, override string) string {
 	if len(rev) > 12 {
 		rev = rev[:12]
 	}
-	// Go's own stamp (a pseudo-version) names the commit already.
-	if rev != "" && !strings.Contains(v, rev) {
+	// Go's own stamp (a pseudo-version) or git describe names the commit already.
+	if rev != "" && !strings.Contains(v, rev[:min(7, len(rev))]) {
 		if dirty {
 			rev += "+dirty"
 		}
