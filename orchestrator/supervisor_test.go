@@ -961,6 +961,9 @@ func TestSupervisorGracefulStop(t *testing.T) {
 	ctx, cancel := h.context(20 * time.Second)
 	cfg := h.config(h.fake("ok"))
 	cfg.Realtime = true
+	// A stop that had to wait for the escalation would take this long: the
+	// fake must end by itself well before, however slow the machine.
+	cfg.StopTimeout = 10 * time.Second
 	sup, res := h.start(ctx, cfg)
 	h.waitLog(ctx, "ffmpeg is publishing", nil)
 	h.waitLog(ctx, "state", func(r logRecord) bool { return r.str("to") == "running" })
@@ -969,12 +972,12 @@ func TestSupervisorGracefulStop(t *testing.T) {
 	}
 	stop := time.Now()
 	cancel()
-	r := h.waitRun(res, 3*time.Second)
+	r := h.waitRun(res, 15*time.Second)
 	if r.err != nil {
 		t.Fatalf("Run: %v", r.err)
 	}
-	if took := r.end.Sub(stop); took > time.Second {
-		t.Errorf("Run returned %v after cancel, want well within 1 s", took)
+	if took := r.end.Sub(stop); took >= cfg.StopTimeout {
+		t.Errorf("Run returned %v after cancel: the stop waited for the escalation (%v)", took, cfg.StopTimeout)
 	}
 	if st := sup.State(); st != StateStopped {
 		t.Errorf("State() = %v, want stopped", st)
@@ -1042,9 +1045,11 @@ func TestSupervisorAbort(t *testing.T) {
 	stop := time.Now()
 	cancel()
 	close(abort)
-	r := h.waitRun(res, 5*time.Second)
-	if took := r.end.Sub(stop); took > time.Second {
-		t.Errorf("Run returned %v after the abort, want within 1 s", took)
+	r := h.waitRun(res, 15*time.Second)
+	// The fake ignores SIGINT: only the abort's kill ends it before the
+	// StopTimeout's, however slow the machine.
+	if took := r.end.Sub(stop); took >= cfg.StopTimeout {
+		t.Errorf("Run returned %v after the abort: it waited for StopTimeout %v", took, cfg.StopTimeout)
 	}
 	if r.err != nil {
 		t.Errorf("Run: %v", r.err)
@@ -1062,12 +1067,9 @@ func TestSupervisorPermanentError(t *testing.T) {
 	ctx, _ := h.context(20 * time.Second)
 	cfg := h.config(h.fake("permanent"))
 	sup, res := h.start(ctx, cfg)
-	r := h.waitRun(res, 5*time.Second)
+	r := h.waitRun(res, 15*time.Second)
 	if r.err == nil || !strings.Contains(r.err.Error(), "Unknown encoder") {
 		t.Fatalf("Run = %v, want ffmpeg's error", r.err)
-	}
-	if r.elapsed > 2*time.Second {
-		t.Errorf("Run took %v", r.elapsed)
 	}
 	if st := sup.State(); st != StateFailed {
 		t.Errorf("State() = %v, want failed", st)
