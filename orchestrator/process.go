@@ -34,9 +34,10 @@ type child struct {
 	waitErr error         // Wait's result; read only after done
 
 	// Progress, written by the stdout reader, read by the supervisor.
-	outTimeUS   atomic.Int64 // media time ffmpeg confirmed it muxed
-	lastAdvance atomic.Int64 // nanoseconds after started of the last progress that moved
-	publishing  atomic.Bool  // the first packet went out
+	outTimeUS   atomic.Int64  // media time ffmpeg confirmed it muxed
+	lastAdvance atomic.Int64  // nanoseconds after started of the last progress that moved
+	publishing  atomic.Bool   // the first packet went out
+	published   chan struct{} // closed when publishing turns true
 	// ready is closed at the first progress report: ffmpeg has its output
 	// open and its encoders started, and takes frames from now on.
 	ready chan struct{}
@@ -68,7 +69,8 @@ func startChild(cmd *exec.Cmd, log *slog.Logger, m *Masker) (*child, error) {
 		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = outW, errW
-	c := &child{cmd: cmd, log: log, masker: m, done: make(chan struct{}), ready: make(chan struct{})}
+	c := &child{cmd: cmd, log: log, masker: m, done: make(chan struct{}), ready: make(chan struct{}),
+		published: make(chan struct{})}
 	c.outTimeUS.Store(-1)
 	started := make(chan error, 1)
 	go func() {
@@ -196,6 +198,7 @@ func (c *child) readProgress(r io.Reader) {
 				lastOut = outUS
 				c.outTimeUS.Store(outUS)
 				if !c.publishing.Swap(true) {
+					close(c.published)
 					c.log.Info(progressMessage(c.cmd.Args), "pid", c.pid(), "after", time.Since(c.started).Round(time.Millisecond))
 				}
 			}

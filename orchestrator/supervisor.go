@@ -77,6 +77,14 @@ type Config struct {
 	// Abort, when closed, ends a graceful stop at once: ffmpeg is killed.
 	Abort <-chan struct{}
 
+	// Live streams without end and writes audio a chunk a wake-up instead
+	// of in blocks, so that a change of what is said (an interrupt) is at
+	// most one chunk ahead of the wall clock.
+	Live bool
+	// Notify, if set, is told of every change of state and every restart,
+	// from the goroutine that runs Run; it must return quickly.
+	Notify func(Event)
+
 	Logger *slog.Logger // nil: discard
 	Masker *Masker      // nil: mask the Output's secrets
 }
@@ -112,6 +120,36 @@ type Supervisor struct {
 	ffmpeg       string // resolved path
 	video, audio *track
 	state        atomic.Int32
+
+	// For Status, from any goroutine.
+	started  atomic.Int64 // Unix nanoseconds when Run began; 0: not yet
+	restarts atomic.Int64
+	lastErr  atomic.Pointer[string] // masked
+	pace     atomic.Pointer[pacer]  // the current ffmpeg's
+	cur      atomic.Pointer[child]  // the current ffmpeg
+}
+
+// Event is a change in the life of a stream, for Config.Notify.
+type Event struct {
+	State   State  // the state entered
+	Restart bool   // ffmpeg failed and will be started again
+	Attempt int    // the ffmpeg run it concerns, from 1
+	Err     string // why ffmpeg failed, masked; "" if it did not
+}
+
+// Status is a snapshot of a running stream.
+type Status struct {
+	State    State
+	Started  time.Time // when Run began; zero before
+	Restarts int       // ffmpeg restarts so far
+	// Position is the media time of the next frame to go into the pipes;
+	// after a restart it steps back to what is replayed.
+	Position time.Duration
+	// Publishing: the current ffmpeg has sent media out.
+	Publishing bool
+	// Drift is how far the writers are behind their deadlines now.
+	Drift     time.Duration
+	LastError string // masked; "" if ffmpeg never failed
 }
 
 // New checks cfg and finds ffmpeg. It starts nothing.
@@ -155,6 +193,10 @@ func New(cfg Config) (*Supervisor, error) {
 	s.video.splice = true
 	s.video.pipeSize = videoPipe
 	s.audio.batch = audioBatch(cfg.Encoding.FPS)
+	if cfg.Live {
+		s.audio.batch = 1
+		s.cfg.Frames = 0
+	}
 	s.audio.pipeSize = defaultPipeSize
 	if cfg.Realtime {
 		s.audio.pipeSize = audioPipeSize(cfg.Encoding.SampleRate * 2 * cfg.Encoding.Channels)
@@ -180,7 +222,34 @@ func (s *Supervisor) State() State { return State(s.state.Load()) }
 func (s *Supervisor) setState(st State) {
 	if old := State(s.state.Swap(int32(st))); old != st {
 		s.cfg.Logger.Debug("state", "from", old, "to", st)
+		s.notify(Event{State: st})
 	}
+}
+
+func (s *Supervisor) notify(e Event) {
+	if s.cfg.Notify != nil {
+		s.cfg.Notify(e)
+	}
+}
+
+// Status reports where the stream is; it is safe to call from any goroutine.
+func (s *Supervisor) Status() Status {
+	st := Status{State: s.State(), Restarts: int(s.restarts.Load())}
+	if ns := s.started.Load(); ns != 0 {
+		st.Started = time.Unix(0, ns)
+	}
+	if e := s.lastErr.Load(); e != nil {
+		st.LastError = *e
+	}
+	next := min(s.video.sent.Load(), s.audio.sent.Load())
+	st.Position = s.mediaTime(next)
+	if p := s.pace.Load(); p != nil && p.realtime && p.started.Load() > 0 {
+		st.Drift = max(0, time.Since(p.deadline(next)))
+	}
+	if c := s.cur.Load(); c != nil {
+		st.Publishing = c.publishing.Load() && st.State == StateRunning
+	}
+	return st
 }
 
 // DryRunCommand is the command line Run would start first, with placeholder
@@ -205,6 +274,7 @@ func DryRunCommand(ffmpeg string, e Encoding, t Target, m *Masker) string {
 // ffmpeg error.
 func (s *Supervisor) Run(ctx context.Context) error {
 	log := s.cfg.Logger
+	s.started.Store(time.Now().UnixNano())
 	removeStalePipeDirs(os.TempDir(), log)
 	var (
 		pos      int64 // first frame not yet confirmed by any ffmpeg
@@ -219,6 +289,8 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		}
 		switch {
 		case r.fatal != nil:
+			msg := s.cfg.Masker.Mask(r.fatal.Error())
+			s.lastErr.Store(&msg)
 			s.setState(StateFailed)
 			return r.fatal
 		case r.err == nil:
@@ -234,19 +306,26 @@ func (s *Supervisor) Run(ctx context.Context) error {
 			log.Warn("stream stopped, but ffmpeg did not finish cleanly", "error", r.err)
 			return nil
 		}
+		// A stable run starts the backoff and the count of failures in a
+		// row anew: a stream that runs for days fails now and then.
 		if r.ran >= s.cfg.StableAfter {
 			delay = s.cfg.RestartDelay
+			restarts = 0
 		}
 		restarts++
+		msg := s.cfg.Masker.Mask(r.err.Error())
+		s.lastErr.Store(&msg)
 		if s.cfg.MaxRestarts > 0 && restarts > s.cfg.MaxRestarts {
 			s.setState(StateFailed)
-			return fmt.Errorf("ffmpeg failed %d times, giving up: %w", restarts, r.err)
+			return fmt.Errorf("ffmpeg failed %d times in a row, giving up: %w", restarts, r.err)
 		}
+		s.restarts.Add(1)
 		wait := jitter(delay)
 		log.Warn("ffmpeg failed, restarting", "attempt", attempt, "error", r.err,
 			"retry_in", wait.Round(time.Millisecond), "resume_at", s.mediaTime(pos))
 		delay = min(2*delay, s.cfg.RestartMaxDelay)
 		s.setState(StateRestarting)
+		s.notify(Event{State: StateRestarting, Restart: true, Attempt: attempt, Err: msg})
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
@@ -307,11 +386,13 @@ func (s *Supervisor) runOnce(ctx context.Context, n int, from int64) attempt {
 		return attempt{fatal: fmt.Errorf("start ffmpeg: %w", err), resume: from}
 	}
 	log.Info("ffmpeg started", "attempt", n, "pid", c.pid(), "from", s.mediaTime(from), "output", cfg.Masker.Mask(out))
+	s.cur.Store(c)
 
 	// abort releases writers blocked on a pipe that ffmpeg no longer reads.
 	abort, cancelAbort := context.WithCancelCause(context.Background())
 	defer cancelAbort(nil)
 	p := newPacer(time.Now(), from, cfg.Encoding.FPS, cfg.Realtime, c.done)
+	s.pace.Store(p)
 	results := make(chan feedResult, 2)
 	for _, t := range []struct {
 		path string
@@ -325,6 +406,7 @@ func (s *Supervisor) runOnce(ctx context.Context, n int, from int64) attempt {
 		killed  error // why the supervisor killed ffmpeg
 		stopped = ctx.Done()
 		ready   = c.ready
+		publish = c.published
 		abortC  = cfg.Abort
 		ticker  = time.NewTicker(max(min(cfg.StaleTimeout/4, time.Second), time.Millisecond))
 	)
@@ -343,6 +425,11 @@ wait:
 		case <-ready:
 			ready = nil
 			p.begin(time.Now())
+		case <-publish:
+			publish = nil
+			if s.State() == StateStarting {
+				s.setState(StateRunning)
+			}
 		case r := <-results:
 			feeds = append(feeds, r)
 			if errors.Is(r.err, errSource) {
@@ -352,9 +439,6 @@ wait:
 				s.setState(StateStopping)
 			}
 		case now := <-ticker.C:
-			if c.publishing.Load() && s.State() == StateStarting {
-				s.setState(StateRunning)
-			}
 			if d := c.sinceAdvance(now); d > cfg.StaleTimeout {
 				kill(fmt.Errorf("ffmpeg made no progress for %v", d.Round(time.Second)))
 			}

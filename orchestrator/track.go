@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -47,6 +48,8 @@ type track struct {
 	batch int64
 	// fill produces unit n, reusing buf (the ring slot's old unit) if it can.
 	fill func(n int64, buf []byte) ([]byte, error)
+	// sent is the first unit not yet written into the pipe, for Status.
+	sent atomic.Int64
 }
 
 func newTrack(name string, window int, fill func(int64, []byte) ([]byte, error)) *track {
@@ -162,6 +165,7 @@ type feedResult struct {
 // blocked open or write.
 func feed(ctx, abort context.Context, path string, t *track, from, end int64, p *pacer) feedResult {
 	res := feedResult{next: from}
+	t.sent.Store(from)
 	// The first unit before the pipe: a source that is still being prepared
 	// (an image decoding while ffmpeg starts) fails here, while ffmpeg waits
 	// to open its inputs and has not touched its output.
@@ -213,6 +217,7 @@ func feed(ctx, abort context.Context, path string, t *track, from, end int64, p 
 			written -= len(b)
 			res.next++
 		}
+		t.sent.Store(res.next)
 		clear(units) // hold no unit between batches
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
