@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -324,6 +325,17 @@ func NewMasker(output string, show bool) *Masker {
 	}
 	sort.SliceStable(m.secrets, func(i, j int) bool { return len(m.secrets[i]) > len(m.secrets[j]) })
 	return m
+}
+
+// WithSecret returns a Masker that also masks secret (a control token, say)
+// wherever it stands as a whole word. m is not changed.
+func (m *Masker) WithSecret(secret string) *Masker {
+	out := &Masker{off: m.off, secrets: slices.Clone(m.secrets)}
+	if utf8.RuneCountInString(secret) >= minSecret && !slices.Contains(out.secrets, secret) {
+		out.secrets = append(out.secrets, secret)
+		sort.SliceStable(out.secrets, func(i, j int) bool { return len(out.secrets[i]) > len(out.secrets[j]) })
+	}
+	return out
 }
 
 // secrets passes each secret part of the URL, and its pieces, to add.

@@ -303,3 +303,20 @@ func TestMaskHandlerKinds(t *testing.T) {
 		t.Errorf("clean value changed: %s", out)
 	}
 }
+
+// TestMaskerWithSecret: an added secret is masked as a word, the output's
+// secrets still are, and the original Masker is left as it was.
+func TestMaskerWithSecret(t *testing.T) {
+	m := NewMasker("rtmp://h/live/streamKey9", false)
+	m2 := m.WithSecret("t0kenValue")
+	got := m2.Mask("Authorization: Bearer t0kenValue for rtmp://h/live/streamKey9 and streamKey9")
+	if strings.Contains(got, "t0kenValue") || strings.Contains(got, "streamKey9") {
+		t.Errorf("Mask = %q: a secret shows", got)
+	}
+	if got := m.Mask("Bearer t0kenValue"); got != "Bearer t0kenValue" {
+		t.Errorf("the original Masker changed: %q", got)
+	}
+	if got := NewMasker("", true).WithSecret("t0kenValue").Mask("t0kenValue"); got != "t0kenValue" {
+		t.Errorf("--show-secrets: %q", got)
+	}
+}
