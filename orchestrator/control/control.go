@@ -3,6 +3,21 @@
 // Prometheus metrics. It codes against the Stream interface, which
 // *live.Stream satisfies.
 //
+// Routes (answers are JSON; errors are {"error": "one line"}):
+//
+//	POST   /v1/speech[?interrupt=1]  body: a WAV; 202 {"id","duration_seconds","queued_seconds","starts_in_seconds"}
+//	DELETE /v1/speech/{id}           204; 404 if no such clip
+//	POST   /v1/interrupt             200 {"interrupted": bool}
+//	PUT    /v1/image                 body: PNG, JPEG, GIF, BMP or TIFF; 204
+//	GET    /v1/status                200, the Status as JSON, durations in seconds
+//	GET    /v1/events                Server-Sent Events, "event: KIND" and "data: JSON"
+//	POST   /v1/stop                  202; the stream stops gracefully
+//	GET    /metrics                  Prometheus text, livepush_* series
+//	GET    /healthz, /readyz         200; /readyz is 503 while ffmpeg is not publishing
+//
+// The stream's errors map to 400 (ErrBadInput), 429 (ErrQueueFull), 404
+// (ErrNotFound) and 409 (ErrStopped); a body over Config.MaxUpload gets 413.
+//
 // With Config.Token set every route needs "Authorization: Bearer TOKEN"
 // except /healthz and /readyz, which stay open because orchestrators'
 // probes send no token; they tell only whether the process answers and
@@ -247,7 +262,7 @@ func oneLine(s string) string {
 func seconds(d time.Duration) float64 { return d.Seconds() }
 
 func (s *Server) speak(w http.ResponseWriter, r *http.Request) {
-	interrupt, err := flag(r, "interrupt")
+	interrupt, err := queryBool(r, "interrupt")
 	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, err)
 		return
@@ -272,7 +287,7 @@ func (s *Server) speak(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func flag(r *http.Request, name string) (bool, error) {
+func queryBool(r *http.Request, name string) (bool, error) {
 	v := r.URL.Query().Get(name)
 	if v == "" {
 		return false, nil

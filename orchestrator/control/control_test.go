@@ -2,6 +2,7 @@ package control
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"image"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -418,6 +420,9 @@ func TestToken(t *testing.T) {
 		for _, r := range []struct{ m, p string }{{"GET", "/v1/status"}, {"POST", "/v1/stop"}, {"GET", "/metrics"}, {"GET", "/v1/events"}} {
 			w := e.do(r.m, r.p, nil, hdr...)
 			wantError(t, w, 401)
+			if strings.Contains(w.Body.String(), tok) {
+				t.Errorf("the token is in an answer: %s", w.Body)
+			}
 			if !strings.HasPrefix(w.Header().Get("WWW-Authenticate"), "Bearer") {
 				t.Errorf("401 without WWW-Authenticate: Bearer")
 			}
@@ -511,5 +516,17 @@ func TestServerTimeouts(t *testing.T) {
 	}
 	if srv.Handler != e.s {
 		t.Error("the server does not run the control handler")
+	}
+}
+
+func TestServeListenerError(t *testing.T) {
+	e := newEnv(t, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	if err := e.s.Serve(context.Background(), ln); err == nil {
+		t.Error("Serve on a closed listener: no error")
 	}
 }

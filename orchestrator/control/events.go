@@ -2,6 +2,7 @@ package control
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -28,12 +29,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	default:
 	}
 	rc := http.NewResponseController(w)
-	// The server's read and write timeouts would end a long stream.
-	if err := rc.SetWriteDeadline(time.Time{}); err != nil && err != http.ErrNotSupported {
-		s.fail(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	if err := rc.SetReadDeadline(time.Time{}); err != nil && err != http.ErrNotSupported {
+	// The server's write timeout would end a long stream. (Its read deadline
+	// is cleared by net/http itself once a bodiless request is read.)
+	if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		s.fail(w, r, http.StatusInternalServerError, err)
 		return
 	}

@@ -146,6 +146,9 @@ func TestEventsInOrder(t *testing.T) {
 			t.Errorf("event %d id %q, want %q", i, id, want.ID)
 		}
 	}
+	if logs := e.logs.String(); logs != "" {
+		t.Errorf("events were logged: %s", logs)
+	}
 	if err := stop(); err != nil {
 		t.Errorf("Serve: %v", err)
 	}
