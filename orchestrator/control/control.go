@@ -275,7 +275,7 @@ func (s *Server) speak(w http.ResponseWriter, r *http.Request) {
 	defer os.Remove(path)
 	q, err := s.cfg.Stream.SpeakFile(path, interrupt)
 	if err != nil {
-		s.fail(w, r, statusOf(err), err)
+		s.fail(w, r, statusOf(err), hidePath(err, path, "the speech body"))
 		return
 	}
 	s.log.Info("clip queued", "id", q.ID, "duration", q.Duration, "starts_in", q.StartsIn, "interrupt", interrupt)
@@ -337,6 +337,12 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, what string) (st
 	return "", code, err
 }
 
+// hidePath names the upload instead of its temporary file, which means
+// nothing to the client; call it after statusOf, as it loses the error chain.
+func hidePath(err error, path, name string) error {
+	return errors.New(strings.ReplaceAll(err.Error(), path, name))
+}
+
 func (s *Server) interrupt(w http.ResponseWriter, r *http.Request) {
 	cut := s.cfg.Stream.Interrupt()
 	s.log.Info("interrupt", "cut", cut)
@@ -361,7 +367,7 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 	}
 	defer os.Remove(path)
 	if err := s.cfg.Stream.SetImageFile(path); err != nil {
-		s.fail(w, r, statusOf(err), err)
+		s.fail(w, r, statusOf(err), hidePath(err, path, "the image body"))
 		return
 	}
 	s.log.Info("image changed")

@@ -530,3 +530,23 @@ func TestServeListenerError(t *testing.T) {
 		t.Error("Serve on a closed listener: no error")
 	}
 }
+
+// The client sent a body, not a file: errors name the body, not the
+// temporary file the stream read.
+func TestErrorsHideTempPath(t *testing.T) {
+	e := newEnv(t, nil)
+	e.f.speakErr = errPath{"%w: %s: no RIFF header"}
+	e.f.imageErr = errPath{"%w: %s: unknown format"}
+	for _, r := range []struct{ m, p string }{{"POST", "/v1/speech"}, {"PUT", "/v1/image"}} {
+		msg := wantError(t, e.do(r.m, r.p, []byte("junk")), 400)
+		if strings.Contains(msg, e.tmp) || !strings.Contains(msg, "body") {
+			t.Errorf("%s: %q", r.p, msg)
+		}
+	}
+}
+
+// errPath is a canned error whose text is completed with the path the fake
+// was given; see fakeStream.fail.
+type errPath struct{ format string }
+
+func (e errPath) Error() string { return e.format }

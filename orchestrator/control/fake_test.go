@@ -3,6 +3,7 @@ package control
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"image"
 	"image/color"
 	_ "image/jpeg"
@@ -66,7 +67,7 @@ func (f *fakeStream) SpeakFile(path string, interrupt bool) (live.Queued, error)
 		w.Close()
 	}
 	if f.speakErr != nil {
-		return live.Queued{}, f.speakErr
+		return live.Queued{}, f.fail(f.speakErr, path)
 	}
 	return f.queued, nil
 }
@@ -98,7 +99,16 @@ func (f *fakeStream) SetImageFile(path string) error {
 		f.imageSize = image.Pt(cfg.Width, cfg.Height)
 	}
 	f.imageErrDec = err
-	return f.imageErr
+	return f.fail(f.imageErr, path)
+}
+
+// fail returns err, or for an errPath a bad-input error naming path, as
+// the real stream's errors do.
+func (f *fakeStream) fail(err error, path string) error {
+	if ep, ok := err.(errPath); ok {
+		return fmt.Errorf(ep.format, live.ErrBadInput, path)
+	}
+	return err
 }
 
 func (f *fakeStream) Status() live.Status {
