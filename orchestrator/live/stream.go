@@ -268,7 +268,6 @@ func (s *Stream) Status() Status {
 		Media:      sup.Position,
 		Restarts:   sup.Restarts,
 		Speaking:   q.Speaking,
-		QueueTime:  q.Queued,
 		Output:     s.cfg.Masker.Mask(s.cfg.Output),
 		Drift:      sup.Drift,
 		LastError:  sup.LastError,
@@ -282,8 +281,10 @@ func (s *Stream) Status() Status {
 	if q.Current != nil {
 		st.Current = &Clip{ID: q.Current.ID, Duration: q.Current.Duration, Elapsed: q.Current.Elapsed}
 	}
+	st.QueueTime = 0 // what waits, not what airs
 	for _, c := range q.Queue {
 		st.Queue = append(st.Queue, Clip{ID: c.ID, Duration: c.Duration})
+		st.QueueTime += c.Duration
 	}
 	if q.Speaking {
 		lag := time.Since(time.Unix(0, s.anchorWall.Load())) - (q.Media - time.Duration(s.anchorMedia.Load()))
