@@ -152,6 +152,11 @@ func streamCommand(masker **orchestrator.Masker) *cli.Command {
 			&cli.DurationFlag{Name: "restart-delay", Value: 500 * time.Millisecond, Usage: "first delay before restarting a failed ffmpeg; doubles on each failure (e.g. --restart-delay 1s)"},
 			&cli.DurationFlag{Name: "restart-max-delay", Value: 5 * time.Second, Usage: "longest delay between restarts (e.g. --restart-max-delay 30s)"},
 			&cli.IntFlag{Name: "max-restarts", Value: 0, Usage: "give up after this many restarts in a row, 0 for never (e.g. --max-restarts 10)"},
+			&cli.BoolFlag{Name: "live", Usage: "stream without end: the picture and silence between utterances, speech queued over the control API (--audio optional)"},
+			&cli.StringFlag{Name: "control", Value: defaultControl, Usage: "live mode's control API `ADDRESS` (host:port), or off; other than loopback only with --control-token"},
+			&cli.StringFlag{Name: "control-token", EnvVars: []string{"LIVEPUSH_CONTROL_TOKEN"}, Usage: "bearer `TOKEN` every control request must carry (at least 16 characters)"},
+			&cli.StringFlag{Name: "max-upload", Value: "64MiB", Usage: "largest WAV or image the control API takes (e.g. --max-upload 16MiB)"},
+			&cli.DurationFlag{Name: "max-queue", Value: 10 * time.Minute, Usage: "most speech the queue holds, and so the longest clip (e.g. --max-queue 30m)"},
 		},
 		Action: func(c *cli.Context) error { return stream(c, masker) },
 	}
@@ -163,6 +168,9 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 		return bad(fmt.Errorf("unexpected argument %q (flags go before nothing else; see --help)", c.Args().First()))
 	}
 	m := orchestrator.NewMasker(c.String("output"), c.Bool("show-secrets"))
+	if t := c.String("control-token"); t != "" {
+		m = m.WithSecret(t)
+	}
 	*masker = m
 	log, err := newLogger(c.App.ErrWriter, c.String("log-level"), c.String("log-format"), m)
 	if err != nil {
@@ -194,7 +202,11 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 		fmt.Fprintln(c.App.Writer, orchestrator.DryRunCommand(c.String("ffmpeg"), enc, orchestrator.Target{Output: output, TLS: tls}, m))
 		return nil
 	}
-	for _, name := range []string{"image", "audio"} {
+	required := []string{"image", "audio"}
+	if c.Bool("live") {
+		required = required[:1] // live mode starts silent without --audio
+	}
+	for _, name := range required {
 		if strings.TrimSpace(c.String(name)) == "" {
 			return bad(fmt.Errorf("--%s is required", name))
 		}
@@ -206,6 +218,9 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 	}
 	if c.Int("max-restarts") < 0 {
 		return bad(errors.New("--max-restarts must not be negative"))
+	}
+	if c.Bool("live") {
+		return streamLive(c, log, m, enc, fit, output, tls)
 	}
 
 	if err := frames.CheckImage(c.String("image")); err != nil {

@@ -1,0 +1,389 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/livepush/livepush/frames"
+	"github.com/livepush/livepush/orchestrator"
+	"github.com/livepush/livepush/orchestrator/speech"
+)
+
+// Config describes a live stream. Zero durations take the supervisor's
+// defaults.
+type Config struct {
+	FFmpeg   string // program name or path; "ffmpeg" if empty
+	Output   string // rtmp:// or rtmps:// URL, or a file path
+	TLS      orchestrator.TLS
+	Encoding orchestrator.Encoding
+
+	// Image is the picture on air at the start; ImageName says what it
+	// came from, for Status.
+	Image     *frames.Frame
+	ImageName string
+	// Fit is how SetImageFile's pictures meet the frame.
+	Fit frames.Fit
+	// MaxQueue bounds the speech still to air, and so any one clip
+	// (10 minutes).
+	MaxQueue time.Duration
+
+	StaleTimeout    time.Duration
+	RestartDelay    time.Duration
+	RestartMaxDelay time.Duration
+	MaxRestarts     int // failures in a row before giving up; 0: never
+	// Abort, when closed, ends a graceful stop at once.
+	Abort <-chan struct{}
+
+	Logger *slog.Logger         // nil: discard
+	Masker *orchestrator.Masker // nil: mask the Output's secrets
+}
+
+// Stream is a live stream: the supervised ffmpeg, fed the queued speech
+// (silence between clips) and the picture of the moment, at the same pace
+// whether anything is said or not.
+type Stream struct {
+	cfg   Config
+	sup   *orchestrator.Supervisor
+	queue *speech.Queue
+	pic   picture
+	bus   bus
+
+	// The content clock: when speech starts after silence, the wall time
+	// and the queue's media time; the gap that opens between the two (an
+	// outage, a replay) is how far the stream is behind the live edge.
+	anchorWall  atomic.Int64 // Unix nanoseconds
+	anchorMedia atomic.Int64 // nanoseconds of media
+	lastEnd     atomic.Int64 // media nanoseconds where the last clip ended; -1: none yet
+
+	mu      sync.Mutex
+	cancel  context.CancelFunc // of the running stream; nil before Run
+	stopped bool               // Stop was called (before or during Run)
+	ended   bool               // Run returned
+	started time.Time
+}
+
+// New checks cfg and prepares the stream. It starts nothing.
+func New(cfg Config) (*Stream, error) {
+	if cfg.Image == nil {
+		return nil, fmt.Errorf("%w: live: a picture to start with is needed", orchestrator.ErrInvalidConfig)
+	}
+	if len(cfg.Image.Pix) != cfg.Encoding.FrameBytes() {
+		return nil, fmt.Errorf("%w: live: the picture is %dx%d, the stream %dx%d", orchestrator.ErrInvalidConfig,
+			cfg.Image.Width, cfg.Image.Height, cfg.Encoding.Width, cfg.Encoding.Height)
+	}
+	if cfg.MaxQueue <= 0 {
+		cfg.MaxQueue = 10 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Masker == nil {
+		cfg.Masker = orchestrator.NewMasker(cfg.Output, false)
+	}
+	s := &Stream{cfg: cfg}
+	s.lastEnd.Store(-1)
+	s.pic.set(cfg.Image, cfg.ImageName)
+	q, err := speech.New(speech.Config{
+		SampleRate: cfg.Encoding.SampleRate,
+		Channels:   cfg.Encoding.Channels,
+		MaxQueued:  cfg.MaxQueue,
+		OnEvent:    s.speechEvent,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: live: %w", orchestrator.ErrInvalidConfig, err)
+	}
+	s.queue = q
+	s.sup, err = orchestrator.New(orchestrator.Config{
+		FFmpeg:          cfg.FFmpeg,
+		Output:          cfg.Output,
+		TLS:             cfg.TLS,
+		Encoding:        cfg.Encoding,
+		Realtime:        true,
+		Live:            true,
+		Video:           &s.pic,
+		Audio:           q,
+		StaleTimeout:    cfg.StaleTimeout,
+		RestartDelay:    cfg.RestartDelay,
+		RestartMaxDelay: cfg.RestartMaxDelay,
+		MaxRestarts:     cfg.MaxRestarts,
+		Abort:           cfg.Abort,
+		Logger:          cfg.Logger,
+		Masker:          cfg.Masker,
+		Notify:          s.supervisorEvent,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Run streams until ctx is done, Stop is called, or the supervisor gives
+// up. It returns nil after a stop.
+func (s *Stream) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.mu.Lock()
+	if s.cancel != nil || s.ended {
+		s.mu.Unlock()
+		return errors.New("live: Run called twice")
+	}
+	s.cancel = cancel
+	s.started = time.Now()
+	if s.stopped {
+		cancel()
+	}
+	s.mu.Unlock()
+
+	events, unsubscribe := s.Subscribe()
+	logged := make(chan struct{})
+	go func() {
+		defer close(logged)
+		s.logEvents(events)
+	}()
+	err := s.sup.Run(ctx)
+
+	s.mu.Lock()
+	s.ended = true
+	s.mu.Unlock()
+	unsubscribe()
+	<-logged
+	s.bus.close()
+	return err
+}
+
+// Stop ends the stream gracefully, as SIGTERM does: ffmpeg finishes the
+// output. It returns at once; Run returns when the stream has ended.
+func (s *Stream) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
+	if s.cancel != nil {
+		s.cancel()
+	}
+}
+
+// SpeakFile queues the WAV at path (any format the file mode's --audio
+// takes); with interrupt, what airs is cut and the queue cleared first.
+func (s *Stream) SpeakFile(path string, interrupt bool) (Queued, error) {
+	if err := s.open(); err != nil {
+		return Queued{}, err
+	}
+	e := s.cfg.Encoding
+	pcm, err := frames.DecodeWAV(path, e.SampleRate, e.Channels, s.cfg.MaxQueue)
+	if err != nil {
+		if errors.Is(err, frames.ErrTooLong) {
+			return Queued{}, fmt.Errorf("%w: %w", ErrQueueFull, err)
+		}
+		return Queued{}, fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
+	return s.SpeakPCM(pcm, interrupt)
+}
+
+// SpeakPCM queues s16le PCM at the stream's sample rate and channels; the
+// queue takes pcm over. With interrupt, what airs is cut and the queue
+// cleared first.
+func (s *Stream) SpeakPCM(pcm []byte, interrupt bool) (Queued, error) {
+	if err := s.open(); err != nil {
+		return Queued{}, err
+	}
+	a, err := s.queue.Add(pcm, interrupt)
+	switch {
+	case errors.Is(err, speech.ErrFull):
+		return Queued{}, fmt.Errorf("%w: %w", ErrQueueFull, err)
+	case err != nil:
+		return Queued{}, fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
+	return Queued{ID: a.ID, Duration: a.Duration, Queued: a.Queued, StartsIn: a.StartsIn}, nil
+}
+
+// Interrupt cuts the clip on air, with a fade of a few milliseconds, and
+// clears the queue. It reports whether there was anything to cut or clear.
+func (s *Stream) Interrupt() bool { return s.queue.Interrupt() }
+
+// Drop removes a queued clip, or cuts it if it is on air.
+func (s *Stream) Drop(id string) error {
+	if err := s.queue.Remove(id); err != nil {
+		if errors.Is(err, speech.ErrNotFound) {
+			return fmt.Errorf("%w: %q", ErrNotFound, id)
+		}
+		return err
+	}
+	return nil
+}
+
+// SetImageFile shows the picture at path from the next frame on, brought
+// to the stream's size as Config.Fit says. Decoding happens here, in the
+// caller's goroutine, never on the pacing path.
+func (s *Stream) SetImageFile(path string) error {
+	if err := s.open(); err != nil {
+		return err
+	}
+	e := s.cfg.Encoding
+	f, err := frames.LoadImage(path, e.Width, e.Height, s.cfg.Fit)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
+	s.SetImage(f, filepath.Base(path))
+	return nil
+}
+
+// SetImage shows f, a frame of the stream's size, from the next frame on.
+// f must not be changed afterwards: the last seconds of frames are kept to
+// be sent again after a restart.
+func (s *Stream) SetImage(f *frames.Frame, name string) error {
+	if len(f.Pix) != s.cfg.Encoding.FrameBytes() {
+		return fmt.Errorf("%w: a %dx%d picture for a %dx%d stream", ErrBadInput, f.Width, f.Height,
+			s.cfg.Encoding.Width, s.cfg.Encoding.Height)
+	}
+	s.pic.set(f, name)
+	s.bus.publish(Event{Kind: ImageChanged, Time: time.Now(), Media: s.queue.Snapshot().Media})
+	return nil
+}
+
+// open reports ErrStopped once the stream is stopping or has ended.
+func (s *Stream) open() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped || s.ended {
+		return ErrStopped
+	}
+	return nil
+}
+
+// Status is a snapshot of the stream; safe from any goroutine.
+func (s *Stream) Status() Status {
+	sup := s.sup.Status()
+	q := s.queue.Snapshot()
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	st := Status{
+		State:      stateName(sup.State, q.Speaking || len(q.Queue) > 0),
+		Media:      sup.Position,
+		Restarts:   sup.Restarts,
+		Speaking:   q.Speaking,
+		Output:     s.cfg.Masker.Mask(s.cfg.Output),
+		Drift:      sup.Drift,
+		LastError:  sup.LastError,
+		Publishing: sup.Publishing,
+		ClipsAired: q.Aired,
+		Image:      s.pic.name(),
+	}
+	if !started.IsZero() {
+		st.Uptime = time.Since(started)
+	}
+	if q.Current != nil {
+		st.Current = &Clip{ID: q.Current.ID, Duration: q.Current.Duration, Elapsed: q.Current.Elapsed}
+	}
+	st.QueueTime = 0 // what waits, not what airs
+	for _, c := range q.Queue {
+		st.Queue = append(st.Queue, Clip{ID: c.ID, Duration: c.Duration})
+		st.QueueTime += c.Duration
+	}
+	if q.Speaking {
+		lag := time.Since(time.Unix(0, s.anchorWall.Load())) - (q.Media - time.Duration(s.anchorMedia.Load()))
+		st.BehindLive = max(0, lag)
+	}
+	return st
+}
+
+// stateName names the supervisor's state the way a live stream's user
+// sees it: while ffmpeg runs, the stream is speaking or idle.
+func stateName(st orchestrator.State, speaking bool) string {
+	switch {
+	case st == orchestrator.StateRunning && speaking:
+		return "speaking"
+	case st == orchestrator.StateRunning:
+		return "idle"
+	}
+	return st.String()
+}
+
+// Subscribe returns the stream's events from now on. The channel is closed
+// when the stream ends or the returned func is called. A subscriber that
+// falls far behind loses events rather than hold the stream up.
+func (s *Stream) Subscribe() (<-chan Event, func()) { return s.bus.subscribe() }
+
+// speechEvent is the queue's report, from the audio writer (the pacing
+// path): it only notes and publishes.
+func (s *Stream) speechEvent(e speech.Event) {
+	ev := Event{Time: time.Now(), ID: e.ID, Media: e.Media}
+	switch e.Kind {
+	case speech.Started:
+		ev.Kind = SpeechStarted
+		// A clip that follows another at once goes on with its clock; one
+		// that breaks a silence starts it again.
+		if int64(e.Media) != s.lastEnd.Load() {
+			s.anchorWall.Store(ev.Time.UnixNano())
+			s.anchorMedia.Store(int64(e.Media))
+		}
+	case speech.Finished:
+		ev.Kind = SpeechFinished
+		s.lastEnd.Store(int64(e.Media))
+	case speech.Cut:
+		ev.Kind = SpeechCut
+		s.lastEnd.Store(int64(e.Media))
+	case speech.Dropped:
+		ev.Kind = SpeechDropped
+	default:
+		return
+	}
+	s.bus.publish(ev)
+}
+
+// supervisorEvent is the supervisor's report of a state or a restart.
+func (s *Stream) supervisorEvent(e orchestrator.Event) {
+	ev := Event{Time: time.Now(), Media: s.sup.Status().Position}
+	if e.Restart {
+		ev.Kind, ev.Error = Restart, e.Err
+	} else {
+		ev.Kind, ev.State = StateChanged, e.State.String()
+	}
+	s.bus.publish(ev)
+}
+
+// logEvents writes one line per event: the log never runs on the pacing
+// path, where a slow stderr would hold the stream up.
+func (s *Stream) logEvents(events <-chan Event) {
+	log := s.cfg.Logger
+	for e := range events {
+		switch e.Kind {
+		case SpeechStarted:
+			log.Info("speech started", "id", e.ID, "at", e.Media.Round(time.Millisecond))
+		case SpeechFinished:
+			log.Info("speech finished", "id", e.ID, "at", e.Media.Round(time.Millisecond))
+		case SpeechCut:
+			log.Info("speech cut", "id", e.ID, "at", e.Media.Round(time.Millisecond))
+		case SpeechDropped:
+			log.Info("speech dropped from the queue", "id", e.ID)
+		case ImageChanged:
+			log.Info("image changed", "image", s.pic.name(), "at", e.Media.Round(time.Millisecond))
+		case StateChanged:
+			log.Info("state", "state", e.State)
+		}
+	}
+}
+
+// picture is the video source of a live stream: the frame of the moment,
+// swapped whole so that the writer never sees half a picture.
+type picture struct {
+	cur atomic.Pointer[namedFrame]
+}
+
+type namedFrame struct {
+	f    *frames.Frame
+	name string
+}
+
+func (p *picture) set(f *frames.Frame, name string) { p.cur.Store(&namedFrame{f, name}) }
+
+func (p *picture) name() string { return p.cur.Load().name }
+
+// NextFrame implements orchestrator.VideoSource.
+func (p *picture) NextFrame() ([]byte, error) { return p.cur.Load().f.Pix, nil }
