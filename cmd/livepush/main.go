@@ -149,6 +149,7 @@ func streamCommand(masker **orchestrator.Masker) *cli.Command {
 			&cli.BoolFlag{Name: "show-secrets", Usage: "show the stream key and URL credentials in output and logs"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error (e.g. --log-level debug shows ffmpeg's own lines)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json (e.g. --log-format json)"},
+			&cli.BoolFlag{Name: "progress", Value: true, Usage: "show a one-line progress display when stderr is a terminal and logs are text; --progress=false hides it"},
 			&cli.DurationFlag{Name: "stale-timeout", Value: 10 * time.Second, Usage: "restart ffmpeg when it makes no progress for this long (e.g. --stale-timeout 20s)"},
 			&cli.DurationFlag{Name: "restart-delay", Value: 500 * time.Millisecond, Usage: "first delay before restarting a failed ffmpeg; doubles on each failure (e.g. --restart-delay 1s)"},
 			&cli.DurationFlag{Name: "restart-max-delay", Value: 5 * time.Second, Usage: "longest delay between restarts (e.g. --restart-max-delay 30s)"},
@@ -165,7 +166,8 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 	}
 	m := orchestrator.NewMasker(c.String("output"), c.Bool("show-secrets"))
 	*masker = m
-	log, err := newLogger(c.App.ErrWriter, c.String("log-level"), c.String("log-format"), m)
+	prog := newProgress(c.App.ErrWriter, showProgress(c.App.ErrWriter, c.Bool("progress"), c.String("log-format")))
+	log, err := newLogger(prog, c.String("log-level"), c.String("log-format"), m)
 	if err != nil {
 		return bad(err)
 	}
@@ -258,7 +260,9 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 	log.Info("streaming", "output", m.Mask(output), "size", fmt.Sprintf("%dx%d", enc.Width, enc.Height),
 		"fps", enc.FPS, "gop", enc.GOP, "audio", describeAudio(c.String("audio"), pcm.Format(), enc.SampleRate, enc.Channels),
 		"duration", duration, "realtime", c.Bool("realtime"))
+	stopProgress := prog.start(func() progressInfo { return fileProgress(sup.Status()) })
 	err = sup.Run(ctx)
+	stopProgress()
 	if errors.Is(err, orchestrator.ErrCertificate) {
 		err = fmt.Errorf("%w (if the server has a private CA, give it with --tls-ca-file PATH, or skip the check with --tls-verify=false)", err)
 	}
