@@ -444,7 +444,7 @@ wait:
 		case now := <-ticker.C:
 			// ffmpeg 5.1 can hang on its input pipes after refusing its
 			// options instead of exiting: a refusal is final at once.
-			if msg := c.lastError(); !refused && permanent(msg, out, cfg.Live) {
+			if msg := c.lastError(); !refused && invalidCommand(msg) {
 				refused = true
 				kill(fmt.Errorf("ffmpeg refused its command: %s", msg))
 			}
@@ -558,20 +558,38 @@ func permanent(msg, out string, live bool) bool {
 	if !live && certificateRefused(msg) {
 		return true
 	}
-	for _, line := range strings.Split(msg, "; ") {
-		line = logContext.ReplaceAllString(strings.TrimSpace(line), "")
-		for _, re := range invalidConfig {
-			if re.MatchString(line) {
-				return true
-			}
-		}
-		if live || Output(out).IsURL() {
-			continue
-		}
+	if invalidCommand(msg) {
+		return true
+	}
+	if live || Output(out).IsURL() {
+		return false
+	}
+	for _, line := range errorLines(msg) {
 		path, reason, ok := strings.Cut(line, ": ")
 		if ok && path == out && slices.Contains(fileErrors, reason) {
 			return true
 		}
 	}
 	return false
+}
+
+// invalidCommand reports whether msg has one of the invalidConfig lines.
+func invalidCommand(msg string) bool {
+	for _, line := range errorLines(msg) {
+		for _, re := range invalidConfig {
+			if re.MatchString(line) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// errorLines splits lastError's lines and drops their context prefixes.
+func errorLines(msg string) []string {
+	lines := strings.Split(msg, "; ")
+	for i, l := range lines {
+		lines[i] = logContext.ReplaceAllString(strings.TrimSpace(l), "")
+	}
+	return lines
 }
