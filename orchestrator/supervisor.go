@@ -532,7 +532,6 @@ func orUnknown(s string) string {
 // them, in file or in live mode.
 var invalidConfig = []*regexp.Regexp{
 	regexp.MustCompile(`^Unknown encoder '[^']*'$`),
-	regexp.MustCompile(`^Encoder \(codec [^)]*\) not found for output stream #\d+:\d+$`),
 	regexp.MustCompile(`^Unrecognized option '[^']*'\.$`),
 	regexp.MustCompile(`^Missing argument for option '[^']*'\.$`),
 	regexp.MustCompile(`^Error splitting the argument list: .+$`),
