@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -404,6 +406,7 @@ func (s *Supervisor) runOnce(ctx context.Context, n int, from int64) attempt {
 	var (
 		feeds   []feedResult
 		killed  error // why the supervisor killed ffmpeg
+		refused bool  // killed for an error no restart mends
 		stopped = ctx.Done()
 		ready   = c.ready
 		publish = c.published
@@ -439,6 +442,12 @@ wait:
 				s.setState(StateStopping)
 			}
 		case now := <-ticker.C:
+			// ffmpeg 5.1 can hang on its input pipes after refusing its
+			// options instead of exiting: a refusal is final at once.
+			if msg := c.lastError(); !refused && invalidCommand(msg) {
+				refused = true
+				kill(fmt.Errorf("ffmpeg refused its command: %s", msg))
+			}
 			if d := c.sinceAdvance(now); d > cfg.StaleTimeout {
 				kill(fmt.Errorf("ffmpeg made no progress for %v", d.Round(time.Second)))
 			}
@@ -471,12 +480,15 @@ wait:
 	switch {
 	case killed != nil:
 		r.err = killed
+		if refused {
+			r.fatal = r.err
+		}
 	case exitErr != nil:
 		r.err = fmt.Errorf("%w: %s", exitErr, orUnknown(c.lastError()))
 		if certificateRefused(c.lastError()) {
 			r.err = fmt.Errorf("%w: %w", ErrCertificate, r.err)
 		}
-		if permanent(c.lastError()) {
+		if permanent(c.lastError(), out, cfg.Live) {
 			r.fatal = r.err
 		}
 	case !complete && ctx.Err() == nil:
@@ -514,21 +526,69 @@ func orUnknown(s string) string {
 	return s
 }
 
-// permanentErrors are ffmpeg messages that no restart can mend.
-var permanentErrors = []string{
-	"Unknown encoder", "Unrecognized option", "Option not found", "Error splitting the argument list",
-	"Encoder not found", "Error setting option", "No such file or directory",
-	"Permission denied", "Error initializing output stream",
+// invalidConfig are ffmpeg 5.1's messages, whole lines, for a command line
+// it can never accept: an unknown encoder, option or format, an option value
+// the encoder refuses, an argument list it cannot parse. No restart mends
+// them, in file or in live mode.
+var invalidConfig = []*regexp.Regexp{
+	regexp.MustCompile(`^Unknown encoder '[^']*'$`),
+	regexp.MustCompile(`^Unrecognized option '[^']*'\.$`),
+	regexp.MustCompile(`^Missing argument for option '[^']*'\.$`),
+	regexp.MustCompile(`^Error splitting the argument list: .+$`),
+	regexp.MustCompile(`^Error setting option \S+ to value .*\.$`),
+	regexp.MustCompile(`^Error setting preset/tune .*\.$`),
+	regexp.MustCompile(`^bad option '[^']*': '.*'$`),
+	regexp.MustCompile(`^Requested output format '[^']*' is not a suitable output format$`),
+	regexp.MustCompile(`^Unable to find a suitable output format for '.*'$`),
 }
 
-func permanent(msg string) bool {
-	if certificateRefused(msg) {
+// fileErrors are the reasons ffmpeg 5.1 gives, as "PATH: reason", for an
+// output file it cannot create; they count only for the output's own path.
+var fileErrors = []string{"No such file or directory", "Permission denied", "Is a directory"}
+
+// logContext matches the "[libx264 @ 0x55e5...] " prefixes of a line.
+var logContext = regexp.MustCompile(`^(\[[^]]+ @ 0x[0-9a-f]+\] )+`)
+
+// permanent reports whether msg, ffmpeg's last error lines joined by "; ",
+// names a failure that no restart can mend. out is the output ffmpeg was
+// given. A live stream retries anything but an invalid configuration: an
+// output that is missing or refused now may come back.
+func permanent(msg, out string, live bool) bool {
+	if !live && certificateRefused(msg) {
 		return true
 	}
-	for _, p := range permanentErrors {
-		if strings.Contains(msg, p) {
+	if invalidCommand(msg) {
+		return true
+	}
+	if live || Output(out).IsURL() {
+		return false
+	}
+	for _, line := range errorLines(msg) {
+		path, reason, ok := strings.Cut(line, ": ")
+		if ok && path == out && slices.Contains(fileErrors, reason) {
 			return true
 		}
 	}
 	return false
+}
+
+// invalidCommand reports whether msg has one of the invalidConfig lines.
+func invalidCommand(msg string) bool {
+	for _, line := range errorLines(msg) {
+		for _, re := range invalidConfig {
+			if re.MatchString(line) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// errorLines splits lastError's lines and drops their context prefixes.
+func errorLines(msg string) []string {
+	lines := strings.Split(msg, "; ")
+	for i, l := range lines {
+		lines[i] = logContext.ReplaceAllString(strings.TrimSpace(l), "")
+	}
+	return lines
 }

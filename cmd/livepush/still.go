@@ -1,11 +1,6 @@
 package main
 
-import (
-	"os"
-	"runtime"
-
-	"github.com/livepush/livepush/frames"
-)
+import "github.com/livepush/livepush/frames"
 
 // still is the stream's image while it is being decoded. Decoding and
 // resizing a 1920x1080 image takes 75-90 ms in a fresh process, and
@@ -22,11 +17,9 @@ type still struct {
 }
 
 // loadStill starts decoding; wait (or NextFrame) waits for it to end.
-// With oneProc set, GOMAXPROCS drops to 1 once the image is ready: from then
-// on livepush only waits on timers, pipes and ffmpeg, and one P spares the
-// scheduler the hand-offs between idle Ps that, measured at 1280x720, cost
-// 15 % of livepush's own CPU. The decoding itself runs on every core.
-func loadStill(path string, width, height int, fit frames.Fit, oneProc bool) *still {
+// ready, if not nil, runs in the decoding goroutine once the image is
+// decoded, whether or not that failed.
+func loadStill(path string, width, height int, fit frames.Fit, ready func()) *still {
 	s := &still{done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
@@ -34,8 +27,8 @@ func loadStill(path string, width, height int, fit frames.Fit, oneProc bool) *st
 		if s.err != nil {
 			s.err = bad(s.err)
 		}
-		if oneProc {
-			runtime.GOMAXPROCS(1)
+		if ready != nil {
+			ready()
 		}
 	}()
 	return s
@@ -52,7 +45,3 @@ func (s *still) NextFrame() ([]byte, error) {
 
 // wait waits for the decoding goroutine to end.
 func (s *still) wait() { <-s.done }
-
-// oneProc reports whether livepush may set GOMAXPROCS itself: not when the
-// user chose it.
-func oneProc() bool { return os.Getenv("GOMAXPROCS") == "" }
