@@ -23,10 +23,21 @@ const defaultControl = "127.0.0.1:7070"
 // minToken is the shortest control token taken: a short one is guessed.
 const minToken = 16
 
+// liveSetup is what stream has made of the flags both modes share.
+type liveSetup struct {
+	log    *slog.Logger
+	masker *orchestrator.Masker
+	prog   *progress
+	enc    orchestrator.Encoding
+	fit    frames.Fit
+	output string
+	tls    orchestrator.TLS
+}
+
 // streamLive runs --live: the stream never ends on its own; speech and
 // pictures come over the control API.
-func streamLive(c *cli.Context, log *slog.Logger, m *orchestrator.Masker, enc orchestrator.Encoding,
-	fit frames.Fit, output string, tls orchestrator.TLS) error {
+func streamLive(c *cli.Context, ls liveSetup) error {
+	log, m, enc, fit, output, tls := ls.log, ls.masker, ls.enc, ls.fit, ls.output, ls.tls
 	switch {
 	case c.Bool("loop"):
 		return bad(errors.New("--loop has no use with --live: queue speech over the control API instead"))
@@ -109,7 +120,9 @@ func streamLive(c *cli.Context, log *slog.Logger, m *orchestrator.Masker, enc or
 	} else {
 		served <- nil
 	}
+	stopProgress := ls.prog.start(func() progressInfo { return liveProgress(s.Status()) })
 	err = s.Run(ctx)
+	stopProgress()
 	stopServing()
 	if serr := <-served; serr != nil && err == nil {
 		log.Warn("control API", "error", serr)

@@ -223,7 +223,7 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 		return bad(errors.New("--max-restarts must not be negative"))
 	}
 	if c.Bool("live") {
-		return streamLive(c, log, m, enc, fit, output, tls)
+		return streamLive(c, liveSetup{log: log, masker: m, prog: prog, enc: enc, fit: fit, output: output, tls: tls})
 	}
 
 	if err := frames.CheckImage(c.String("image")); err != nil {
