@@ -2,6 +2,8 @@ package orchestrator
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -88,5 +90,33 @@ func TestSupervisorStatusDrift(t *testing.T) {
 	// by a scheduling delay, not by frames.
 	if st.Drift > time.Second {
 		t.Errorf("Drift %v on a writer that keeps up", st.Drift)
+	}
+}
+
+// TestSupervisorNoReplayBefore: after a restart the new ffmpeg is fed from
+// what it confirmed less the margin, but never from before the floor.
+func TestSupervisorNoReplayBefore(t *testing.T) {
+	h := newHarness(t)
+	ctx, _ := h.context(20 * time.Second)
+	once := filepath.Join(h.dir, "once")
+	if err := os.Mkdir(once, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := h.config(h.fake("fail-after:40", fakeOnceEnv+"="+once, fakeLagEnv+"=10"))
+	cfg.Frames = 100
+	sup, res := h.start(ctx, cfg)
+	sup.NoReplayBefore(20)
+	sup.NoReplayBefore(36)
+	sup.NoReplayBefore(30) // never moves back
+	if r := h.waitRun(res, 10*time.Second); r.err != nil {
+		t.Fatalf("Run: %v\nlog:\n%s", r.err, h.dump())
+	}
+	runs := h.runs()
+	if len(runs) != 2 || len(runs[1].frames) == 0 {
+		t.Fatalf("%d ffmpeg runs, want 2\nlog:\n%s", len(runs), h.dump())
+	}
+	// Confirmed 30, margin 1 s (25 frames): without the floor it would resume at 5.
+	if from := runs[1].frames[0]; from != 36 {
+		t.Errorf("second run starts at frame %d, want the floor 36", from)
 	}
 }

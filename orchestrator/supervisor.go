@@ -129,6 +129,7 @@ type Supervisor struct {
 	lastErr  atomic.Pointer[string] // masked
 	pace     atomic.Pointer[pacer]  // the current ffmpeg's
 	cur      atomic.Pointer[child]  // the current ffmpeg
+	noReplay atomic.Int64           // frames before this are never replayed
 }
 
 // Event is a change in the life of a stream, for Config.Notify.
@@ -231,6 +232,19 @@ func (s *Supervisor) setState(st State) {
 func (s *Supervisor) notify(e Event) {
 	if s.cfg.Notify != nil {
 		s.cfg.Notify(e)
+	}
+}
+
+// NoReplayBefore keeps a restarted ffmpeg from being fed again the frames
+// before frame, for a live stream whose speech was cut there: viewers must
+// not hear again what was cut. Safe from any goroutine; the latest frame
+// given wins, and it never moves back.
+func (s *Supervisor) NoReplayBefore(frame int64) {
+	for {
+		old := s.noReplay.Load()
+		if frame <= old || s.noReplay.CompareAndSwap(old, frame) {
+			return
+		}
 	}
 }
 
@@ -511,6 +525,9 @@ func (s *Supervisor) resumeAt(c *child, from, written int64) int64 {
 	if conf > 0 {
 		at = from + int64(conf)*int64(s.cfg.Encoding.FPS)/int64(time.Second)
 	}
+	// What was cut on purpose is not sent again, however little ffmpeg
+	// had confirmed of it.
+	at = max(at, min(s.noReplay.Load(), written))
 	at = min(at, written)
 	if oldest := max(s.video.oldest(), s.audio.oldest()); at < oldest {
 		s.cfg.Logger.Warn("replay window exceeded: some media is skipped", "from", s.mediaTime(at), "to", s.mediaTime(oldest))

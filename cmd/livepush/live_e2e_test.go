@@ -491,3 +491,50 @@ func TestE2ELiveRestart(t *testing.T) {
 	}
 	t.Logf("repeated at the restart: %.2f s", repeats[0])
 }
+
+// TestE2ELiveCutNotReplayed: ffmpeg dies right after an interrupt: the restarted ffmpeg does not
+// replay the speech that was cut (a restart otherwise sends the last second again).
+func TestE2ELiveCutNotReplayed(t *testing.T) {
+	t.Parallel()
+	srv := startRTMP(t)
+	dir := t.TempDir()
+	img := solidPNG(t, filepath.Join(dir, "g.png"), color.RGBA{0, 200, 0, 255}, 64)
+	const n = 8
+	clip := makeStepToneWAV(t, filepath.Join(dir, "steps.wav"), n, 24000)
+	port := freePort(t)
+	a := liveAPI{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	p := startLivepush(t, lpOpts{}, "stream", "--live", "--image", img, "--size", "64x64",
+		"-o", srv.URL("cut"), "--control", fmt.Sprintf("127.0.0.1:%d", port))
+	a.waitStatus(p, "publishing", 30*time.Second, func(s liveStatus) bool { return s.Publishing })
+	first := p.WaitChild(0, 10*time.Second)
+	id := a.speak(clip, "")
+	a.waitStatus(p, "3 s of the clip", 30*time.Second, func(s liveStatus) bool {
+		return s.Current != nil && s.Current.ID == id && s.Current.Elapsed >= 3
+	})
+	a.expect(200, "POST", "/v1/interrupt", nil)
+	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	a.waitStatus(p, "the restarted ffmpeg publishing", 30*time.Second, func(s liveStatus) bool { return s.Restarts == 1 && s.Publishing })
+	a.playFor(p, 2)
+	p.Signal(syscall.SIGTERM)
+	p.ExpectExit(0, 30*time.Second)
+
+	recs := srv.WaitDone("cut", 15*time.Second)
+	if len(recs) != 2 {
+		t.Fatalf("recordings %v, want 2 (one per publish)", recs)
+	}
+	x := channel(decodeAudio(t, recs[1], 24000, 1), 1, 0)
+	// The cut's own fade (5 ms, in the first chunk after the interrupt) may open the new publish: up
+	// to two analysis windows of it; a replay would be a second of speech.
+	windows := 0
+	for _, r := range toneRuns(x, 24000, n) {
+		if r.Tone >= 0 {
+			windows += r.Windows
+		}
+	}
+	if windows > 2 {
+		t.Errorf("the publish after the restart carries %.2f s of the cut speech: %s", float64(windows)*toneWindow,
+			runsString(toneRuns(x, 24000, n)))
+	}
+}

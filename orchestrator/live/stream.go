@@ -192,6 +192,9 @@ func (s *Stream) SpeakPCM(pcm []byte, interrupt bool) (Queued, error) {
 	if err := s.open(); err != nil {
 		return Queued{}, err
 	}
+	if interrupt {
+		s.keepCut()
+	}
 	a, err := s.queue.Add(pcm, interrupt)
 	switch {
 	case errors.Is(err, speech.ErrFull):
@@ -204,10 +207,24 @@ func (s *Stream) SpeakPCM(pcm []byte, interrupt bool) (Queued, error) {
 
 // Interrupt cuts the clip on air, with a fade of a few milliseconds, and
 // clears the queue. It reports whether there was anything to cut or clear.
-func (s *Stream) Interrupt() bool { return s.queue.Interrupt() }
+func (s *Stream) Interrupt() bool {
+	s.keepCut()
+	return s.queue.Interrupt()
+}
+
+// keepCut keeps what has gone into the pipes so far from being sent again
+// after a restart: speech being cut must not come back. The queue's own cut
+// comes a chunk later; this holds even if ffmpeg dies before that chunk.
+func (s *Stream) keepCut() {
+	pos := s.sup.Status().Position
+	s.sup.NoReplayBefore(int64(pos) * int64(s.cfg.Encoding.FPS) / int64(time.Second))
+}
 
 // Drop removes a queued clip, or cuts it if it is on air.
 func (s *Stream) Drop(id string) error {
+	if c := s.queue.Snapshot().Current; c != nil && c.ID == id {
+		s.keepCut()
+	}
 	if err := s.queue.Remove(id); err != nil {
 		if errors.Is(err, speech.ErrNotFound) {
 			return fmt.Errorf("%w: %q", ErrNotFound, id)
@@ -329,6 +346,8 @@ func (s *Stream) speechEvent(e speech.Event) {
 	case speech.Cut:
 		ev.Kind = SpeechCut
 		s.lastEnd.Store(int64(e.Media))
+		// The frame whose audio holds the cut: a restart resumes no earlier.
+		s.sup.NoReplayBefore(int64(e.Media) * int64(s.cfg.Encoding.FPS) / int64(time.Second))
 	case speech.Dropped:
 		ev.Kind = SpeechDropped
 	default:
