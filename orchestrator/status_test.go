@@ -46,6 +46,10 @@ func TestSupervisorStatusAndNotify(t *testing.T) {
 	if st.Position < 200*time.Millisecond {
 		t.Errorf("Position %v, want the 10 frames (0.4 s) each run wrote", st.Position)
 	}
+	// Three runs of at least 10 frames each, replays counted.
+	if fb := int64(supEncoding.FrameBytes()); st.Frames < 30 || st.Bytes < 30*fb {
+		t.Errorf("Frames %d, Bytes %d: want at least 30 frames of %d bytes", st.Frames, st.Bytes, fb)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	var restarts, running int

@@ -153,6 +153,9 @@ type Status struct {
 	// Drift is how far the writers are behind their deadlines now.
 	Drift     time.Duration
 	LastError string // masked; "" if ffmpeg never failed
+	// Frames and Bytes count what went into the pipes, replays included:
+	// video frames, and the bytes of both pipes.
+	Frames, Bytes int64
 }
 
 // New checks cfg and finds ffmpeg. It starts nothing.
@@ -257,6 +260,8 @@ func (s *Supervisor) Status() Status {
 	if e := s.lastErr.Load(); e != nil {
 		st.LastError = *e
 	}
+	st.Frames = s.video.units.Load()
+	st.Bytes = s.video.bytes.Load() + s.audio.bytes.Load()
 	next := min(s.video.sent.Load(), s.audio.sent.Load())
 	st.Position = s.mediaTime(next)
 	if p := s.pace.Load(); p != nil && p.realtime && p.started.Load() > 0 {

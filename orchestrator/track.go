@@ -48,8 +48,10 @@ type track struct {
 	batch int64
 	// fill produces unit n, reusing buf (the ring slot's old unit) if it can.
 	fill func(n int64, buf []byte) ([]byte, error)
-	// sent is the first unit not yet written into the pipe, for Status.
-	sent atomic.Int64
+	// sent is the first unit not yet written into the pipe, for Status;
+	// units and bytes count all that went in, replays included.
+	sent         atomic.Int64
+	units, bytes atomic.Int64
 }
 
 func newTrack(name string, window int, fill func(int64, []byte) ([]byte, error)) *track {
@@ -210,12 +212,14 @@ func feed(ctx, abort context.Context, path string, t *track, from, end int64, p 
 			units = append(units, b)
 		}
 		written, err := w.WriteUnits(units)
+		t.bytes.Add(int64(written))
 		for _, b := range units {
 			if written < len(b) {
 				break
 			}
 			written -= len(b)
 			res.next++
+			t.units.Add(1)
 		}
 		t.sent.Store(res.next)
 		clear(units) // hold no unit between batches

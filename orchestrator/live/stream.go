@@ -290,6 +290,8 @@ func (s *Stream) Status() Status {
 		LastError:  sup.LastError,
 		Publishing: sup.Publishing,
 		ClipsAired: q.Aired,
+		Frames:     sup.Frames,
+		Bytes:      sup.Bytes,
 		Image:      s.pic.name(),
 	}
 	if !started.IsZero() {

@@ -140,8 +140,9 @@ func TestStreamControl(t *testing.T) {
 	if err := s.SetImage(&frames.Frame{Width: 2, Height: 2, Pix: make([]byte, 12)}, "tiny"); !errors.Is(err, live.ErrBadInput) {
 		t.Errorf("SetImage(2x2) = %v, want ErrBadInput", err)
 	}
-	if st := s.Status(); st.Speaking || st.Current != nil || st.BehindLive != 0 || st.ClipsAired != 3 {
-		t.Errorf("Status after the cut: %+v, want idle, nothing behind, 3 clips aired", st)
+	if st := s.Status(); st.Speaking || st.Current != nil || st.BehindLive != 0 || st.ClipsAired != 3 ||
+		st.Frames == 0 || st.Bytes < st.Frames*int64(enc.FrameBytes()) {
+		t.Errorf("Status after the cut: %+v, want idle, nothing behind, 3 clips aired, frames and bytes counted", st)
 	}
 
 	s.Stop()
