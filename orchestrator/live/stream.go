@@ -281,8 +281,10 @@ func (s *Stream) Status() Status {
 	started := s.started
 	s.mu.Unlock()
 	st := Status{
-		State:      stateName(sup.State, q.Speaking || len(q.Queue) > 0),
-		Media:      sup.Position,
+		State: stateName(sup.State, q.Speaking || len(q.Queue) > 0),
+		// What went out, replays included: it never steps back, as a
+		// restart's position does.
+		Media:      orchestrator.Duration(sup.Frames, s.cfg.Encoding.FPS),
 		Restarts:   sup.Restarts,
 		Speaking:   q.Speaking,
 		Output:     s.cfg.Masker.Mask(s.cfg.Output),
