@@ -42,7 +42,7 @@ type Status struct {
 	// "stopping", "stopped", "failed".
 	State      string
 	Uptime     time.Duration
-	Media      time.Duration // media time sent since the stream began
+	Media      time.Duration // media sent since the stream began, replays included
 	BehindLive time.Duration // how far the stream's content is behind the wall clock
 	Restarts   int
 	Speaking   bool
