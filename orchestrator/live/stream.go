@@ -56,10 +56,11 @@ type Stream struct {
 
 	// The content clock: when speech starts after silence, the wall time
 	// and the queue's media time; the gap that opens between the two (an
-	// outage, a replay) is how far the stream is behind the live edge.
-	anchorWall  atomic.Int64 // Unix nanoseconds
-	anchorMedia atomic.Int64 // nanoseconds of media
-	lastEnd     atomic.Int64 // media nanoseconds where the last clip ended; -1: none yet
+	// outage, a replay) is how far the stream is behind the live edge. One
+	// pointer, so that Status never reads the wall time of one start with
+	// the media time of another; nil until a clip has started.
+	anchor  atomic.Pointer[anchor]
+	lastEnd atomic.Int64 // media nanoseconds where the last clip ended; -1: none yet
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc // of the running stream; nil before Run
@@ -307,9 +308,8 @@ func (s *Stream) Status() Status {
 		st.Queue = append(st.Queue, Clip{ID: c.ID, Duration: c.Duration})
 		st.QueueTime += c.Duration
 	}
-	if q.Speaking {
-		lag := time.Since(time.Unix(0, s.anchorWall.Load())) - (q.Media - time.Duration(s.anchorMedia.Load()))
-		st.BehindLive = max(0, lag)
+	if a := s.anchor.Load(); q.Speaking && a != nil {
+		st.BehindLive = max(0, time.Since(a.wall)-(q.Media-a.media))
 	}
 	return st
 }
@@ -341,8 +341,7 @@ func (s *Stream) speechEvent(e speech.Event) {
 		// A clip that follows another at once goes on with its clock; one
 		// that breaks a silence starts it again.
 		if int64(e.Media) != s.lastEnd.Load() {
-			s.anchorWall.Store(ev.Time.UnixNano())
-			s.anchorMedia.Store(int64(e.Media))
+			s.anchor.Store(&anchor{wall: ev.Time, media: e.Media})
 		}
 	case speech.Finished:
 		ev.Kind = SpeechFinished
@@ -391,6 +390,13 @@ func (s *Stream) logEvents(events <-chan Event) {
 			log.Info("state", "state", e.State)
 		}
 	}
+}
+
+// anchor is where the content clock was set: a wall time and the media
+// time that aired then.
+type anchor struct {
+	wall  time.Time
+	media time.Duration
 }
 
 // picture is the video source of a live stream: the frame of the moment,
