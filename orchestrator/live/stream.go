@@ -198,8 +198,8 @@ func (s *Stream) SpeakPCM(pcm []byte, interrupt bool) (Queued, error) {
 	}
 	a, err := s.queue.Add(pcm, interrupt)
 	switch {
-	case errors.Is(err, speech.ErrFull):
-		return Queued{}, fmt.Errorf("%w: %w", ErrQueueFull, err)
+	case errors.Is(err, ErrQueueFull):
+		return Queued{}, err
 	case err != nil:
 		return Queued{}, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
@@ -226,13 +226,7 @@ func (s *Stream) Drop(id string) error {
 	if c := s.queue.Snapshot().Current; c != nil && c.ID == id {
 		s.keepCut()
 	}
-	if err := s.queue.Remove(id); err != nil {
-		if errors.Is(err, speech.ErrNotFound) {
-			return fmt.Errorf("%w: %q", ErrNotFound, id)
-		}
-		return err
-	}
-	return nil
+	return s.queue.Remove(id)
 }
 
 // SetImageFile shows the picture at path from the next frame on, brought

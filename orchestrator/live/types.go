@@ -3,14 +3,17 @@ package live
 import (
 	"errors"
 	"time"
+
+	"github.com/livepush/livepush/orchestrator/speech"
 )
 
 // Errors of the control methods; each is checked with errors.Is.
 var (
-	// ErrNotFound: no queued or airing clip has that id.
-	ErrNotFound = errors.New("no such clip")
+	// ErrNotFound: no queued or airing clip has that id. It is the speech
+	// queue's own, whose errors already say so.
+	ErrNotFound = speech.ErrNotFound
 	// ErrQueueFull: the clip would take the queue past Config.MaxQueue.
-	ErrQueueFull = errors.New("speech queue full")
+	ErrQueueFull = speech.ErrFull
 	// ErrBadInput wraps what is wrong with a clip or an image that cannot
 	// be used: not a WAV, not an image, empty, too large a picture.
 	ErrBadInput = errors.New("bad input")
