@@ -39,12 +39,13 @@ lib_quiet() {
 rerun_as_root() {
 	[ "$(id -u)" = 0 ] && return 0
 	command -v sudo >/dev/null 2>&1 || lib_die "needs root, and there is no sudo to become root"
-	local envs=("PATH=$PATH") v
+	# Names only: values on sudo's command line (a stream key, a token) would show in ps.
+	local keep=PATH v
 	for v in $(compgen -e | grep '^LIVEPUSH_') ${LIB_KEEP_ENV:-}; do
-		[ -n "${!v+x}" ] && envs+=("$v=${!v}")
+		[ -n "${!v+x}" ] && keep+=",$v"
 	done
 	echo "${0##*/}: not root; running again with sudo" >&2
-	exec sudo env "${envs[@]}" bash "$@"
+	exec sudo --preserve-env="$keep" bash "$@"
 }
 
 LIB_APT_UPDATED=

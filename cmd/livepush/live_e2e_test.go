@@ -274,7 +274,13 @@ func TestE2ELive(t *testing.T) {
 	a.expect(404, "DELETE", "/v1/speech/nosuchclip", nil)
 	a.expect(413, "POST", "/v1/speech", make([]byte, 2<<20))
 	big, _ := os.ReadFile(tooLong)
-	a.expect(429, "POST", "/v1/speech", big)
+	a.expect(413, "POST", "/v1/speech", big) // longer than the whole queue: waiting will not help
+	// A queue past --max-queue: C (6 s) airs, a second C would take it to 12 s.
+	idFull := a.speak(toneC, "")
+	a.expect(429, "POST", "/v1/speech", mustRead(t, toneC))
+	a.waitStatus(p, "the first C on air", 20*time.Second, func(s liveStatus) bool { return s.Current != nil && s.Current.Elapsed > 0 })
+	a.expect(200, "POST", "/v1/interrupt", nil)
+	a.waitStatus(p, "idle after clearing", 20*time.Second, func(s liveStatus) bool { return !s.Speaking && s.Current == nil })
 
 	idA := a.speak(toneA, "")
 	idB := a.speak(toneB, "")
@@ -312,6 +318,9 @@ func TestE2ELive(t *testing.T) {
 	sB, okB := starts[idB]
 	sC, okC := starts[idC]
 	cC, okCut := cuts[idC]
+	if _, ok := cuts[idFull]; !ok {
+		t.Errorf("the clip that filled the queue was not cut by the interrupt")
+	}
 	if !okA || !okB || !okC || !okCut {
 		t.Fatalf("log lacks a clip's start or C's cut; stderr:\n%s", tail(stderr, 40))
 	}
@@ -356,7 +365,8 @@ func TestE2ELive(t *testing.T) {
 	checkColour(t, "before the swap", meanRGB(decodeFrameRGB(t, recs[0], sB, 64, 64), 64, 32, 32, 8), [3]float64{0, 200, 0}, 40)
 	checkColour(t, "after the swap", meanRGB(decodeFrameRGB(t, recs[0], swap.Seconds()+0.2, 64, 64), 64, 32, 32, 8), [3]float64{220, 0, 0}, 40)
 
-	want := []string{"speech_started", "speech_finished", "speech_started", "speech_finished", "image_changed", "speech_started", "speech_cut"}
+	want := []string{"speech_started", "speech_cut", // the clip that filled the queue
+		"speech_started", "speech_finished", "speech_started", "speech_finished", "image_changed", "speech_started", "speech_cut"}
 	var got []string
 	for _, k := range events.list() {
 		if strings.HasPrefix(k, "speech_") || k == "image_changed" {

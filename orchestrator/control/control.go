@@ -15,8 +15,9 @@
 //	GET    /metrics                  Prometheus text, livepush_* series
 //	GET    /healthz, /readyz         200; /readyz is 503 while ffmpeg is not publishing
 //
-// The stream's errors map to 400 (ErrBadInput), 429 (ErrQueueFull), 404
-// (ErrNotFound) and 409 (ErrStopped); a body over Config.MaxUpload gets 413.
+// The stream's errors map to 400 (ErrBadInput), 429 (ErrQueueFull), 413
+// (ErrTooLong: a clip longer than the queue holds), 404 (ErrNotFound) and
+// 409 (ErrStopped); a body over Config.MaxUpload gets 413 too.
 //
 // With Config.Token set every route needs "Authorization: Bearer TOKEN"
 // except /healthz and /readyz, which stay open because orchestrators'
@@ -229,6 +230,8 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, live.ErrQueueFull):
 		return http.StatusTooManyRequests
+	case errors.Is(err, live.ErrTooLong):
+		return http.StatusRequestEntityTooLarge // waiting will not help
 	case errors.Is(err, live.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, live.ErrStopped):

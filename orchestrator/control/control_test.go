@@ -166,6 +166,7 @@ func TestSpeechErrors(t *testing.T) {
 	}{
 		{fmt.Errorf("%w: not a WAV file", live.ErrBadInput), 400},
 		{live.ErrQueueFull, 429},
+		{fmt.Errorf("%w: 12s", live.ErrTooLong), 413},
 		{fmt.Errorf("queueing: %w", live.ErrStopped), 409},
 		{errors.New("disk on fire\nsecond line"), 500},
 	} {

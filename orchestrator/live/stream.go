@@ -62,6 +62,8 @@ type Stream struct {
 	anchor  atomic.Pointer[anchor]
 	lastEnd atomic.Int64 // media nanoseconds where the last clip ended; -1: none yet
 
+	decoding sync.Mutex // held while a clip or a picture is decoded
+
 	mu      sync.Mutex
 	cancel  context.CancelFunc // of the running stream; nil before Run
 	stopped bool               // Stop was called (before or during Run)
@@ -176,10 +178,14 @@ func (s *Stream) SpeakFile(path string, interrupt bool) (Queued, error) {
 		return Queued{}, err
 	}
 	e := s.cfg.Encoding
+	// One decode at a time: each may take hundreds of MB (a large picture),
+	// and requests in parallel must not add them up.
+	s.decoding.Lock()
 	pcm, err := frames.DecodeWAV(path, e.SampleRate, e.Channels, s.cfg.MaxQueue)
+	s.decoding.Unlock()
 	if err != nil {
 		if errors.Is(err, frames.ErrTooLong) {
-			return Queued{}, fmt.Errorf("%w: %w", ErrQueueFull, err)
+			return Queued{}, fmt.Errorf("%w (--max-queue %v): %w", ErrTooLong, s.cfg.MaxQueue, err)
 		}
 		return Queued{}, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
@@ -192,6 +198,10 @@ func (s *Stream) SpeakFile(path string, interrupt bool) (Queued, error) {
 func (s *Stream) SpeakPCM(pcm []byte, interrupt bool) (Queued, error) {
 	if err := s.open(); err != nil {
 		return Queued{}, err
+	}
+	e := s.cfg.Encoding
+	if d := time.Duration(len(pcm)/(2*e.Channels)) * time.Second / time.Duration(e.SampleRate); d > s.cfg.MaxQueue {
+		return Queued{}, fmt.Errorf("%w: %v of speech, --max-queue %v", ErrTooLong, d, s.cfg.MaxQueue)
 	}
 	if interrupt {
 		s.keepCut()
@@ -237,7 +247,9 @@ func (s *Stream) SetImageFile(path string) error {
 		return err
 	}
 	e := s.cfg.Encoding
+	s.decoding.Lock()
 	f, err := frames.LoadImage(path, e.Width, e.Height, s.cfg.Fit)
+	s.decoding.Unlock()
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadInput, err)
 	}

@@ -14,6 +14,9 @@ var (
 	ErrNotFound = speech.ErrNotFound
 	// ErrQueueFull: the clip would take the queue past Config.MaxQueue.
 	ErrQueueFull = speech.ErrFull
+	// ErrTooLong: one clip is longer than the whole queue may hold, so it
+	// can never be taken, however long the caller waits.
+	ErrTooLong = errors.New("clip longer than the queue holds")
 	// ErrBadInput wraps what is wrong with a clip or an image that cannot
 	// be used: not a WAV, not an image, empty, too large a picture.
 	ErrBadInput = errors.New("bad input")
