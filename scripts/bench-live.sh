@@ -338,15 +338,17 @@ if alive "$LP_PID"; then
 	sleep 3 # 5 s after the start, counting start_live's wait
 	kid=$(child_of "$LP_PID")
 	rss0=$(kb "$LP_PID" VmRSS) frss0=$(kb "$kid" VmRSS)
-	end=$((SECONDS + RSS_SECONDS))
+	end=$((SECONDS + RSS_SECONDS)) mid=$((SECONDS + RSS_SECONDS / 2)) rssmid=""
 	posted=0 refused=0
 	while [ $SECONDS -lt $end ]; do
+		[ -z "$rssmid" ] && [ $SECONDS -ge $mid ] && rssmid=$(kb "$LP_PID" VmRSS)
 		l=$("$ARR" post "$CTL/v1/speech" "$M/blip.wav" 2>/dev/null || echo "0 0 0 -")
 		if [[ "$l" == *" 202 "* ]]; then posted=$((posted + 1)); else refused=$((refused + 1)); fi
 		sleep 0.99
 	done
 	VAL[rss_lp]="$(mb "$rss0") $(mb "$(kb "$LP_PID" VmHWM)") $(mb "$(kb "$LP_PID" VmRSS)") $(awk -v a="$rss0" -v b="$(kb "$LP_PID" VmRSS)" 'BEGIN{printf "%+.1f MB", (b-a)/1024}')"
 	VAL[rss_ff]="$(mb "$frss0") $(mb "$(kb "$kid" VmHWM)") $(mb "$(kb "$kid" VmRSS)") $(awk -v a="$frss0" -v b="$(kb "$kid" VmRSS)" 'BEGIN{printf "%+.1f MB", (b-a)/1024}')"
+	VAL[rss_half]=$(awk -v a="$rssmid" -v b="$(kb "$LP_PID" VmRSS)" 'BEGIN{printf "%+.1f MB", (b-a)/1024}')
 	note "memory: $posted clips accepted, $refused refused or failed; livepush ${VAL[rss_lp]}; ffmpeg ${VAL[rss_ff]}"
 	[ "$refused" = 0 ] || CRASHED=1
 	stop_live
@@ -380,12 +382,13 @@ declare -A VNAME=([zerolatency]="-tune zerolatency" [lookahead0]="-x264-params r
 	row "floor: steady stream, a packet's write into the pipe → its arrival at the subscriber (median over 3 s), audio / video | $(ms "${VAL[default_steady_a]:-NA}") / $(ms "${VAL[default_steady_v]:-NA}") | (context)"
 	row "context: plain \`ffmpeg -re\` started cold, tone at 3.0 s of media → heard (process start to first tone packet) | $(lat cold) | 3.0 s + start-up + chain"
 	for v in $VARIANTS; do
-		row "experiment, livepush's ffmpeg + \`${VNAME[$v]}\`: speech / cut; steady audio chain | $(lat "${v}_speech") ; cut $(lat "${v}_cut") | saves $(save "$v" speech) (speech), $(save "$v" cut) (cut), steady chain $(ms "${VAL[${v}_steady_a]:-NA}")"
+		row "experiment, livepush's ffmpeg + \`${VNAME[$v]}\`: speech / cut; steady audio chain | $(lat "${v}_speech") ; cut $(lat "${v}_cut") | saves $(save "$v" speech) (speech), $(save "$v" cut) (cut); steady chain audio $(ms "${VAL[${v}_steady_a]:-NA}"), video $(ms "${VAL[${v}_steady_v]:-NA}")"
 	done
 	row "CPU while idle, $SIZE: live mode (nothing posted), livepush / its ffmpeg, % of a core, from 5 s to ${CPU_SECONDS} s | ${VAL[cpu_live_lp]:-NA} % / ${VAL[cpu_live_ff]:-NA} % | file mode (same picture, silence): ${VAL[cpu_file_lp]:-NA} % / ${VAL[cpu_file_ff]:-NA} %"
 	read -r a1 a2 b1 b2 c1 c2 d1 d2 <<<"${VAL[rss_lp]:-NA NA NA NA NA NA NA NA}"
 	row "memory, live, a 0.5 s clip every second for ${RSS_SECONDS} s: livepush VmRSS at 5 s, peak (VmHWM), at the end, growth | $a1 $a2, $b1 $b2, $c1 $c2, $d1 $d2 | (context)"
 	read -r a1 a2 b1 b2 c1 c2 d1 d2 <<<"${VAL[rss_ff]:-NA NA NA NA NA NA NA NA}"
+	row "↳ livepush's growth over the second half of the run (VmRSS at the end minus at the middle) | ${VAL[rss_half]:-NA} | (context)"
 	row "↳ its ffmpeg child, the same | $a1 $a2, $b1 $b2, $c1 $c2, $d1 $d2 | (context)"
 } >"$TABLE"
 
