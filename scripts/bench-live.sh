@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench-live.sh: live mode's latency, CPU and memory, side by side with what the design's floor allows:
 #
-#   bash scripts/bench-live.sh                 # quick: 5 trials a row, a 2-minute memory run (about 6 minutes)
+#   bash scripts/bench-live.sh                 # quick: 5 trials a row, a 2-minute memory run (about 5 minutes)
 #   BENCH_LONG=1 bash scripts/bench-live.sh    # 20 trials a row, a 10-minute memory run (about 20 minutes)
 #
 # Builds livepush and scripts/bench/arrivals, starts a private nginx-rtmp on a free loopback port and
@@ -13,19 +13,20 @@
 #     the stream is silent, waits a random 0.3-0.8 s after the tone is heard, and posts
 #     `POST /v1/interrupt`. Both requests are sent by `arrivals post`, which stamps the moment their
 #     answer has been read. How the tone is found: by the AAC packets' size. ffmpeg's AAC encoder
-#     makes a 4-byte packet of a frame of digital silence and a packet of 200-800 bytes of a frame
-#     with the tone in it (1024 samples, 42.7 ms at 24 kHz), nothing in between, so a packet over
-#     50 bytes is tone and one of 50 or less is silence (the script checks the two groups do not
-#     overlap). speech = the first tone packet's arrival minus the speech POST's return; cut = the
+#     makes packets of 4-21 bytes of frames of digital silence and of 95-800 bytes of frames with
+#     the tone in it (a frame: 1024 samples, 42.7 ms at 24 kHz), so a packet over 50 bytes is tone
+#     and one of 50 or less silence (the details list each run's largest silent and smallest tone
+#     packet). speech = the first tone packet's arrival minus the speech POST's return; cut = the
 #     first silent packet after the interrupt's return minus that return. The first tone packet may
 #     be the frame before the tone's first sample (AAC's overlapping window puts some of it there):
 #     that is when a listener hears it too.
 #  2. What holds it back. The pacer's clock is read from `GET /v1/status` (media_seconds, stamped
 #     between the request and its answer; 15 samples, the largest wall-minus-media taken, since media
 #     steps up when a chunk is written): write(t) = the wall time media time t went into the pipe.
-#     For each trial's first tone packet (pts t): pacer = write(t) - POST return (the wait for the
-#     next chunk); chain = arrival - write(t) (pipe, ffmpeg's input queue, AAC framing, x264's
-#     delay holding audio back in the muxer's interleaving, FLV/RTMP, nginx, ffprobe). The steady
+#     With t the media time the clip started (or was cut) at, from livepush's log line: pacer =
+#     write(t) - POST return (the wait for the next chunk); chain = arrival of the first tone (or
+#     silent) packet - write(t) (pipe, ffmpeg's input queue, AAC framing, x264's delay holding
+#     audio back in the muxer's interleaving, FLV/RTMP, nginx, ffprobe). Precision about 5 ms. The steady
 #     chain delay over 3 s of idle stream (median of arrival - write(pts), audio and video) is the
 #     floor row: what any client of this subscriber sees, whatever livepush does. Then the same
 #     trials with livepush's ffmpeg wrapped (--ffmpeg a script that adds options before the output,
@@ -243,7 +244,7 @@ add() { VAL[$1]="${VAL[$1]:-} $2"; }
 
 # latency_run NAME [FFMPEG]: TRIALS speech + interrupt trials; fills VAL[NAME_speech|cut|pacer|chain|steady_a|steady_v]
 latency_run() {
-	local name=$1 ffm=${2:-ffmpeg} f off i l ret pkt arr pts w
+	local name=$1 ffm=${2:-ffmpeg} f off i l ret arr pts w m
 	say "latency: $name, $TRIALS trials"
 	start_live "$name" "$ffm" || return 0
 	f=$WORK/arr/$name.csv
@@ -357,7 +358,7 @@ fi
 # ---- the table -----------------------------------------------------------------------------------------
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-$(git diff --quiet HEAD 2>/dev/null) || COMMIT="$COMMIT+changes"
+git diff --quiet HEAD 2>/dev/null || COMMIT="$COMMIT+changes"
 TABLE=$WORK/table.md
 row() { echo "| $* |"; }
 lat() { # lat KEY: "median / worst"
