@@ -6,6 +6,15 @@
 //	    "arrival,type,pts_time", arrival in seconds on one monotonic clock shared by all subscribers,
 //	    stamped when the line is read from ffprobe's pipe. Runs until SIGTERM/SIGINT (ffprobe does not
 //	    end when the publisher leaves nginx-rtmp), then stops the subscribers and flushes the files.
+//	arrivals record -epoch -size URL=FILE...
+//	    The same, stamped in Unix seconds (the wall clock, to line up with post's stamps and with other
+//	    processes) and written out line by line (for a script that follows the file while it grows),
+//	    each line with a fourth field, the packet's size in bytes (a tone's AAC packets are
+//	    several times the size of silence's).
+//	arrivals post [-method POST] URL [FILE]
+//	    Send FILE (or nothing) to URL and print "SENT RETURNED STATUS BODY": the Unix time just before
+//	    the request and when its answer had been read, so that a latency is counted from the moment a
+//	    client has its answer, without a process start-up in it.
 //	arrivals analyze [-skip 2] [-tail 0] [-from A] [-to B] FILE...
 //	    For the video packets with first pts + skip <= pts <= last pts - tail (tail leaves out the
 //	    encoder's flush at the end of a finite stream, whose last frames go out at once) that
@@ -27,11 +36,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -53,6 +64,8 @@ func main() {
 		err = record(os.Args[2:])
 	case "analyze":
 		err = analyze(os.Args[2:])
+	case "post":
+		err = post(os.Args[2:])
 	case "argv":
 		err = argv(os.Args[2:])
 	default:
@@ -74,6 +87,8 @@ func usage() {
 func record(args []string) error {
 	fs := flag.NewFlagSet("record", flag.ExitOnError)
 	ffprobe := fs.String("ffprobe", "ffprobe", "ffprobe program")
+	epoch := fs.Bool("epoch", false, "stamp in Unix seconds instead of seconds since the start")
+	size := fs.Bool("size", false, "add each packet's size as a fourth field")
 	fs.Parse(args)
 	if fs.NArg() == 0 {
 		return errors.New("record: no URL=FILE given")
@@ -100,8 +115,12 @@ func record(args []string) error {
 		if err != nil {
 			return err
 		}
+		entries := "packet=codec_type,stream_index,pts_time"
+		if *size {
+			entries += ",size"
+		}
 		cmd := exec.Command(*ffprobe, "-v", "error", "-show_packets",
-			"-show_entries", "packet=codec_type,stream_index,pts_time", "-of", "csv", url)
+			"-show_entries", entries, "-of", "csv", url)
 		cmd.Stderr = os.Stderr
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		out, err := cmd.StdoutPipe()
@@ -124,8 +143,18 @@ func record(args []string) error {
 				if len(line) > 0 {
 					// Stamp first, parse after: the stamp is the moment the line came out of the pipe.
 					t := time.Since(t0).Seconds()
-					if typ, pts, ok := parseLine(line); ok {
+					if *epoch {
+						t = float64(time.Now().UnixNano()) / 1e9
+					}
+					if *size {
+						if typ, pts, n, ok := parseSizedLine(line); ok {
+							fmt.Fprintf(w, "%.6f,%s,%s,%s\n", t, typ, pts, n)
+						}
+					} else if typ, pts, ok := parseLine(line); ok {
 						fmt.Fprintf(w, "%.6f,%s,%s\n", t, typ, pts)
+					}
+					if *epoch {
+						w.Flush()
 					}
 				}
 				if err != nil {
@@ -180,6 +209,58 @@ func parseLine(line string) (typ, pts string, ok bool) {
 		return "", "", false
 	}
 	return typ, pts, true
+}
+
+// parseSizedLine takes "packet,audio,1,1.242667,212": ffprobe prints the size after pts_time.
+func parseSizedLine(line string) (typ, pts, size string, ok bool) {
+	l := strings.TrimSpace(line)
+	i := strings.LastIndexByte(l, ',')
+	if i < 0 {
+		return "", "", "", false
+	}
+	size = l[i+1:]
+	if _, err := strconv.Atoi(size); err != nil {
+		return "", "", "", false
+	}
+	typ, pts, ok = parseLine(l[:i])
+	return typ, pts, size, ok
+}
+
+// ---- post -----------------------------------------------------------------------------------------
+
+func post(args []string) error {
+	fs := flag.NewFlagSet("post", flag.ExitOnError)
+	method := fs.String("method", "POST", "HTTP method")
+	fs.Parse(args)
+	if fs.NArg() < 1 || fs.NArg() > 2 {
+		return errors.New("post: want URL [FILE]")
+	}
+	var body []byte
+	if fs.NArg() == 2 {
+		b, err := os.ReadFile(fs.Arg(1))
+		if err != nil {
+			return err
+		}
+		body = b
+	}
+	req, err := http.NewRequest(*method, fs.Arg(0), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	sent := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	ans, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	done := time.Now()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%.6f %.6f %d %s\n", float64(sent.UnixNano())/1e9, float64(done.UnixNano())/1e9,
+		resp.StatusCode, strings.Join(strings.Fields(string(ans)), ""))
+	return nil
 }
 
 // ---- analyze --------------------------------------------------------------------------------------
