@@ -194,3 +194,23 @@ func TestPCMCutWhilePreloading(t *testing.T) {
 		t.Fatalf("in memory, byte %d differs from the streamed PCM", i)
 	}
 }
+
+// TestDownmixStereoToMono: the stereo to mono case gives what the general
+// loop gives.
+func TestDownmixStereoToMono(t *testing.T) {
+	const n = 4096
+	in := make([]float32, 2*n)
+	for i, b := range ramp(2 * n) {
+		in[i] = float32(int8(b)) / 128 * 0.999
+	}
+	p := &PCM{in: 2, out: 1, share: []float32{0.5}, mix: make([]float32, n)}
+	got := p.downmix(in, n)
+	for i := range n {
+		want := float32(0)
+		want += in[2*i] * 0.5
+		want += in[2*i+1] * 0.5
+		if got[i] != want {
+			t.Fatalf("frame %d: %v, want %v", i, got[i], want)
+		}
+	}
+}
