@@ -58,3 +58,34 @@ func benchmarkPCMPass(b *testing.B, inRate int) {
 // the cost of preparing a file in memory.
 func BenchmarkPCMPass48000Stereo(b *testing.B) { benchmarkPCMPass(b, 48000) }
 func BenchmarkPCMPass44100Stereo(b *testing.B) { benchmarkPCMPass(b, 44100) }
+
+// BenchmarkPCMFirstRead60s48kStereo is the start-up cost of a minute of
+// 48 kHz stereo, from opening to the first 40 ms at 24 kHz mono: streamed,
+// and converted into memory first.
+func BenchmarkPCMFirstRead60s48kStereo(b *testing.B) {
+	path := writeFile(b, "a.wav", simpleWAV(tagPCM, 2, 48000, 16, ramp(4*48000*60)))
+	buf := make([]byte, 1920)
+	for _, preload := range []bool{false, true} {
+		name := "stream"
+		if preload {
+			name = "preload"
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				p, err := openStreamPCM(path, 24000, 1, false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if preload {
+					if err := p.preload(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if _, err := io.ReadFull(p, buf); err != nil {
+					b.Fatal(err)
+				}
+				p.Close()
+			}
+		})
+	}
+}
