@@ -163,7 +163,7 @@ func (p *PCM) preload() error {
 		}
 	}
 	p.mem = mem
-	p.buf = nil
+	p.dec, p.mix, p.res, p.buf = nil, nil, nil, nil
 	return nil
 }
 
