@@ -15,9 +15,18 @@ import (
 // the audio itself at 2048 frames a block.
 const blockFrames = 1 << 14
 
+// maxLoopPCM bounds the converted PCM of one pass that a looping PCM holds
+// in memory instead of decoding and resampling its file again on every
+// pass: 16 MiB is 5.8 minutes of 24 kHz mono output (TTS clips and jingles
+// fit many times over), and keeps a looping 720p stream within its 50 MB
+// of RSS. Longer files stream as they would without a loop.
+const maxLoopPCM = 16 << 20
+
 // PCM reads a WAV file as a stream and turns it into interleaved s16le PCM at
 // an output rate and channel count: it mixes the channels down (or up), and
-// resamples with a band-limited filter. It never holds the whole file.
+// resamples with a band-limited filter. It streams the file, except that a
+// looping PCM whose pass fits in maxLoopPCM converts it once, when opened,
+// and then loops over the result.
 type PCM struct {
 	wav      *WAV
 	rs       *Resampler
@@ -31,11 +40,36 @@ type PCM struct {
 	pending  []byte    // converted PCM not yet returned by Read
 	cut      error     // the file was cut: returned by Read once pending is read
 	buf      []byte    // backing store of pending
+
+	// One pass of converted PCM, when held in memory (mem != nil): Read
+	// loops over it. memCut is where a cut found while converting is
+	// reported (memErr, once).
+	mem        []byte
+	memPos     int
+	memCut     int
+	memErr     error
+	preloading bool
+	passes     int // passes decoded from the file, for tests
 }
 
 // OpenPCM opens the WAV at path for reading as PCM at rate Hz with channels
 // channels. With loop set, the audio repeats forever.
 func OpenPCM(path string, rate, channels int, loop bool) (*PCM, error) {
+	p, err := openStreamPCM(path, rate, channels, loop)
+	if err != nil {
+		return nil, err
+	}
+	if loop && p.samples*int64(p.out)*2 <= maxLoopPCM {
+		if err := p.preload(); err != nil {
+			p.Close()
+			return nil, fmt.Errorf("audio %q: %w", path, err)
+		}
+	}
+	return p, nil
+}
+
+// openStreamPCM opens a PCM that streams its file.
+func openStreamPCM(path string, rate, channels int, loop bool) (*PCM, error) {
 	w, err := OpenWAV(path)
 	if err != nil {
 		return nil, err
@@ -89,6 +123,9 @@ func (p *PCM) Close() error { return p.wav.Close() }
 // then, without a loop, io.EOF; with a loop it goes on, looping over what
 // is left of the file. Samples stays as it was.
 func (p *PCM) Read(b []byte) (int, error) {
+	if p.mem != nil {
+		return p.readMem(b)
+	}
 	for len(p.pending) == 0 {
 		if err := p.cut; err != nil {
 			p.cut = nil
@@ -100,6 +137,55 @@ func (p *PCM) Read(b []byte) (int, error) {
 	}
 	n := copy(b, p.pending)
 	p.pending = p.pending[n:]
+	return n, nil
+}
+
+// preload converts one pass of the file into p.mem with refill, block by
+// block as a stream would, so that looping over it gives the very same
+// samples, and notes where a cut was found.
+func (p *PCM) preload() error {
+	mem := make([]byte, 0, p.samples*int64(p.out)*2)
+	p.memCut = -1
+	p.preloading = true
+	defer func() { p.preloading = false }()
+	for {
+		err := p.refill()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		mem = append(mem, p.pending...)
+		p.pending = nil
+		if p.cut != nil {
+			p.memCut, p.memErr, p.cut = len(mem), p.cut, nil
+		}
+	}
+	p.mem = mem
+	p.dec, p.mix, p.res, p.buf = nil, nil, nil, nil
+	return nil
+}
+
+// readMem is Read over the pass held in memory.
+func (p *PCM) readMem(b []byte) (int, error) {
+	if p.memPos == p.memCut && p.memErr != nil {
+		err := p.memErr
+		p.memErr = nil
+		return 0, err
+	}
+	end := len(p.mem)
+	if p.memErr != nil {
+		end = p.memCut
+	}
+	if p.memPos == end {
+		if len(p.mem) == 0 {
+			return 0, io.EOF // cut to nothing: nothing to loop over
+		}
+		p.memPos = 0
+	}
+	n := copy(b, p.mem[p.memPos:end])
+	p.memPos += n
 	return n, nil
 }
 
@@ -124,9 +210,10 @@ func (p *PCM) refill() error {
 	case err == io.EOF && !p.flushed:
 		p.res = p.rs.Flush(p.res)
 		p.flushed = true
+		p.passes++
 	case err == io.EOF && p.loop && p.wav.Format().Frames == 0:
 		return io.EOF // cut to nothing: nothing to loop over
-	case err == io.EOF && p.loop:
+	case err == io.EOF && p.loop && !p.preloading:
 		if err := p.wav.Rewind(); err != nil {
 			return err
 		}
@@ -154,6 +241,16 @@ func (p *PCM) downmix(in []float32, n int) []float32 {
 			for c := 0; c < p.out; c++ {
 				mix[i*p.out+c] = in[i]
 			}
+		}
+		return mix
+	}
+	if p.in == 2 && p.out == 1 {
+		// The common case, without the general loop's index arithmetic:
+		// the same sums (but for the sign of a zero).
+		s := p.share[0]
+		in = in[:2*n]
+		for i := range mix {
+			mix[i] = in[2*i]*s + in[2*i+1]*s
 		}
 		return mix
 	}

@@ -88,7 +88,8 @@ func TestPCMCutWhileStreamed(t *testing.T) {
 	for _, loop := range []bool{false, true} {
 		t.Run(fmt.Sprintf("loop=%v", loop), func(t *testing.T) {
 			path := writeFile(t, "a.wav", simpleWAV(tagPCM, 1, rate, 16, pcm16(in...)))
-			p, err := OpenPCM(path, rate, 1, loop)
+			// Streaming: a looping PCM this short would be held in memory.
+			p, err := openStreamPCM(path, rate, 1, loop)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,7 +144,7 @@ func TestPCMCutWhileStreamed(t *testing.T) {
 // frame ends instead of looping over nothing.
 func TestPCMLoopCutToNothing(t *testing.T) {
 	path := writeFile(t, "a.wav", simpleWAV(tagPCM, 1, 8000, 16, pcm16(make([]int16, 8000)...)))
-	p, err := OpenPCM(path, 8000, 1, true)
+	p, err := openStreamPCM(path, 8000, 1, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@
 # BENCH_SCALE_KS (e.g. "2 4 8"), BENCH_SCALE_TOOLS (of "lp fl ffraw ffpng", the long default; quick: "lp ffraw"),
 # BENCH_SCALE_REFINE (halvings of the gap between the last K held and the first failed, 2),
 # BENCH_SKIP (e.g. "scale cpu": leave out unpaced, cpu, pacing or scale), BENCH_KEEP=1 (keep the work directory),
-# BENCH_OUT (results directory, bench-results), BENCH_FLOOR=0|1 (the C FIFO feeder in the unpaced
+# BENCH_CPU_RUNS (the realtime CPU runs, e.g. "256x256 256x256@48000x2"), BENCH_OUT (results directory, bench-results), BENCH_FLOOR=0|1 (the C FIFO feeder in the unpaced
 # rounds; on in BENCH_LONG).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -100,6 +100,9 @@ else
 	UNPACED_SIZES="256x256=30 1280x720=10 1920x1080=5"
 fi
 CPU_SIZES="256x256 1280x720 1920x1080" # the targets are for 720p and 1080p; 256x256 for context
+# Realtime CPU runs: each size with the 24 kHz mono WAV, and 256x256 with the rates recordings and most
+# TTS engines deliver (SIZE@RATExCHANNELS), which livepush converts to its 24 kHz mono output.
+CPU_RUNS=${BENCH_CPU_RUNS:-"$CPU_SIZES 256x256@44100x2 256x256@48000x2"}
 declare -A UNPACED_NAME=([ff]=ffmpeg [lp]=livepush [fl]="C FIFO feeder")
 declare -A TOOL_NAME=([lp]=livepush [fl]="the C FIFO feeder, paced, + livepush's ffmpeg command (the design's floor)" [ffraw]="ffmpeg -re, raw frame (same encode)" [ffpng]="ffmpeg -re -loop 1 png (as people run it)")
 FPS=25
@@ -239,6 +242,11 @@ wav() { # wav SECONDS: 24 kHz mono s16 WAV of that length
 	local f=$MEDIA/speech-$1s.wav
 	[ -f "$f" ] || ffmpeg -v error -y -f lavfi -i "aevalsrc=exprs='0.25*(0.55+0.45*sin(2*PI*3.7*t))*(sin(2*PI*(140+25*sin(2*PI*2.3*t))*t)+0.5*sin(4*PI*(140+25*sin(2*PI*2.3*t))*t)+0.3*sin(6*PI*(140+25*sin(2*PI*2.3*t))*t))':s=$RATE:d=$1" \
 		-ac 1 -c:a pcm_s16le "$f"
+	echo "$f"
+}
+wav_at() { # wav_at SECONDS RATE CHANNELS: the same speech-like audio at another rate, in every channel
+	local f=$MEDIA/speech-$1s-$2x$3.wav
+	[ -f "$f" ] || ffmpeg -v error -y -i "$(wav "$1")" -ar "$2" -ac "$3" -c:a pcm_s16le "$f"
 	echo "$f"
 }
 pcm() { # pcm SECONDS: the same audio as raw s16le
@@ -405,20 +413,24 @@ stop_floor() { # stop_floor FEEDER FFMPEG DIR: stops the floor's two processes (
 }
 realtime_cpu() {
 	local size rep img w audio one dry base lp ff child t0 a_lp a_ch b_lp b_ch ff_a ff_b hwm chwm rc name restarts
-	local fl flc fl_cmd fl_dir a_fl a_flc b_fl b_flc
-	for size in $CPU_SIZES; do
+	local fl flc fl_cmd fl_dir a_fl a_flc b_fl b_flc run in tag
+	for run in $CPU_RUNS; do
+		size=${run%@*}
 		img=$(image "$size")
 		w=$(wav $((CPU_SECONDS + 10)))
+		in=${run#"$size"} # @RATExCHANNELS, or empty
+		if [ -n "$in" ]; then in=${in#@}; w=$(wav_at $((CPU_SECONDS + 10)) "${in%x*}" "${in#*x}"); fi
+		tag=${run//@/-}
 		audio=$(pcm $((CPU_SECONDS + 10)))
 		one=$(frame "$size")
 		for rep in $(seq 1 "$REPEAT"); do
-			say "realtime CPU $size run $rep/$REPEAT: livepush and plain ffmpeg -re, ${CPU_SECONDS} s"
-			name=cpu-$size-$rep
+			say "realtime CPU $tag run $rep/$REPEAT: livepush and plain ffmpeg -re, ${CPU_SECONDS} s"
+			name=cpu-$tag-$rep
 			dry=$("$LP" stream --image "$img" --audio "$w" --size "$size" --dry-run -o "$URL/$name-ff")
 			mapfile -d '' base < <("$ARR" argv -mode re-raw -video "$one" -audio "$audio" -loop-video \
 				-t $((CPU_SECONDS + 5)) -out "$URL/$name-ff" <<<"$dry")
 			[ ${#base[@]} -gt 0 ] || die "could not derive the plain ffmpeg -re command from: $dry"
-			[ "$rep" = 1 ] && echo "realtime $size ffmpeg -re: ${base[*]}" >>"$DETAILS"
+			[ "$rep" = 1 ] && echo "realtime $tag ffmpeg -re: ${base[*]}" >>"$DETAILS"
 			fl=""; flc=""; fl_dir=""
 			t0=$(now)
 			"$LP" stream --image "$img" --audio "$w" --size "$size" --loop -o "$URL/$name-lp" 2>"$LOGS/$name-lp.log" &
@@ -430,7 +442,7 @@ realtime_cpu() {
 			# The floor at 256x256 (with FLOOR): the paced C feeder and livepush's ffmpeg command,
 			# alongside (a third 720p or 1080p stream would overload two cores). ffmpeg's progress
 			# reaches the feeder through a third FIFO, so that both are this shell's children.
-			if [ "$FLOOR" = 1 ] && [ "$size" = 256x256 ]; then
+			if [ "$FLOOR" = 1 ] && [ "$run" = 256x256 ]; then
 				fl_dir=$WORK/fifo/cpu-$rep
 				mkdir -p "$fl_dir"
 				mkfifo "$fl_dir/v" "$fl_dir/a" "$fl_dir/progress"
@@ -451,7 +463,7 @@ realtime_cpu() {
 				sleep 0.1
 			done
 			if [ -z "$child" ]; then
-				note "CRASH: livepush $size started no ffmpeg"; CRASHED=1
+				note "CRASH: livepush $tag started no ffmpeg"; CRASHED=1
 				stop_pid "$lp"; stop_pid "$ff"; stop_floor "$fl" "$flc" "$fl_dir"
 				continue
 			fi
@@ -464,11 +476,11 @@ realtime_cpu() {
 			if [ -n "$fl" ]; then
 				b_fl=$(cpu_s "$fl"); b_flc=$(cpu_s "$flc")
 				if alive "$fl" && alive "$flc"; then
-					add "cpu_pct_fl_$size" "$(calc "100*$b_fl/$b_flc" %.3f)"
-					add "cpu_pct_steady_fl_$size" "$(calc "100*($b_fl-$a_fl)/($b_flc-$a_flc)" %.3f)"
-					note "realtime $size run $rep: the C feeder ${b_fl} s CPU, its ffmpeg ${b_flc} s ($(calc "100*$b_fl/$b_flc" %.2f) %; from 5 s on: $(calc "100*($b_fl-$a_fl)/($b_flc-$a_flc)" %.2f) %)"
+					add "cpu_pct_fl_$tag" "$(calc "100*$b_fl/$b_flc" %.3f)"
+					add "cpu_pct_steady_fl_$tag" "$(calc "100*($b_fl-$a_fl)/($b_flc-$a_flc)" %.3f)"
+					note "realtime $tag run $rep: the C feeder ${b_fl} s CPU, its ffmpeg ${b_flc} s ($(calc "100*$b_fl/$b_flc" %.2f) %; from 5 s on: $(calc "100*($b_fl-$a_fl)/($b_flc-$a_flc)" %.2f) %)"
 				else
-					note "CRASH: realtime $size run $rep: the C feeder or its ffmpeg died early"
+					note "CRASH: realtime $tag run $rep: the C feeder or its ffmpeg died early"
 					tail -n5 "$LOGS/$name-fl.log" "$LOGS/$name-fl-ffmpeg.log" >>"$DETAILS"
 					CRASHED=1
 				fi
@@ -481,22 +493,22 @@ realtime_cpu() {
 			stop_pid "$lp"
 			stop_pid "$ff"
 			if [ "$rc" != 0 ] || [ "${restarts:-0}" -gt 1 ]; then
-				note "CRASH: realtime $size run $rep: a process died early or livepush restarted ffmpeg ($restarts starts)"
+				note "CRASH: realtime $tag run $rep: a process died early or livepush restarted ffmpeg ($restarts starts)"
 				tail -n5 "$LOGS/$name-lp.log" "$LOGS/$name-ff.log" >>"$DETAILS"
 				CRASHED=1
 				continue
 			fi
-			add "cpu_lp_$size" "$b_lp"
-			add "cpu_child_$size" "$b_ch"
-			add "cpu_pct_$size" "$(calc "100*$b_lp/$b_ch" %.3f)"
-			add "cpu_pct_steady_$size" "$(calc "100*($b_lp-$a_lp)/($b_ch-$a_ch)" %.3f)"
-			add "hwm_lp_$size" "$hwm"
-			add "hwm_child_$size" "$chwm"
-			add "core_lp_$size" "$(calc "100*($b_lp+$b_ch)/$(elapsed "$t0" "$(now)")" %.1f)"
-			add "cpu_ffre_$size" "$ff_b"
-			add "core_ffre_$size" "$(calc "100*$ff_b/$(elapsed "$t0" "$(now)")" %.1f)"
-			add "cpu_total_lp_$size" "$(calc "$b_lp+$b_ch" %.3f)"
-			note "realtime $size run $rep: livepush ${b_lp} s CPU, its ffmpeg ${b_ch} s ($(calc "100*$b_lp/$b_ch" %.2f) %; from 5 s on: $(calc "100*($b_lp-$a_lp)/($b_ch-$a_ch)" %.2f) %), livepush VmHWM ${hwm} MB, its ffmpeg ${chwm} MB; plain ffmpeg -re ${ff_b} s; load $(load)"
+			add "cpu_lp_$tag" "$b_lp"
+			add "cpu_child_$tag" "$b_ch"
+			add "cpu_pct_$tag" "$(calc "100*$b_lp/$b_ch" %.3f)"
+			add "cpu_pct_steady_$tag" "$(calc "100*($b_lp-$a_lp)/($b_ch-$a_ch)" %.3f)"
+			add "hwm_lp_$tag" "$hwm"
+			add "hwm_child_$tag" "$chwm"
+			add "core_lp_$tag" "$(calc "100*($b_lp+$b_ch)/$(elapsed "$t0" "$(now)")" %.1f)"
+			add "cpu_ffre_$tag" "$ff_b"
+			add "core_ffre_$tag" "$(calc "100*$ff_b/$(elapsed "$t0" "$(now)")" %.1f)"
+			add "cpu_total_lp_$tag" "$(calc "$b_lp+$b_ch" %.3f)"
+			note "realtime $tag run $rep: livepush ${b_lp} s CPU, its ffmpeg ${b_ch} s ($(calc "100*$b_lp/$b_ch" %.2f) %; from 5 s on: $(calc "100*($b_lp-$a_lp)/($b_ch-$a_ch)" %.2f) %), livepush VmHWM ${hwm} MB, its ffmpeg ${chwm} MB; plain ffmpeg -re ${ff_b} s; load $(load)"
 		done
 	done
 }
@@ -786,6 +798,7 @@ TABLE=$WORK/table.md
 	fi
 	if ! skipped cpu; then
 		for s in $CPU_SIZES; do
+			[[ " $CPU_RUNS " == *" $s "* ]] || continue # (BENCH_CPU_RUNS left it out)
 			p=$(m "cpu_pct_$s")
 			if [ "$s" = 256x256 ]; then tgt="(context)"; res=""; else tgt="<= 3 %"; res=$(pf "$p" '<=' 3); fi
 			echo "| realtime CPU, $s, ${CPU_SECONDS} s: livepush / its ffmpeg child | $(fmt "$(m "cpu_lp_$s")" %.3f) s | $(fmt "$(m "cpu_child_$s")" %.2f) s (child) | $(fmt "$p" %.2f) % | $tgt | $res |"
@@ -798,7 +811,14 @@ TABLE=$WORK/table.md
 			l=$(m "cpu_total_lp_$s"); f=$(m "cpu_ffre_$s"); r=$(ratio "$l" "$f")
 			echo "| realtime CPU, $s: livepush + child vs plain \`ffmpeg -re\` (context) | $(fmt "$(m "core_lp_$s")" %.1f) % of a core | $(fmt "$(m "core_ffre_$s")" %.1f) % of a core | $r | (context) | |"
 		done
+		for run in $CPU_RUNS; do
+			[[ "$run" == *@* ]] || continue
+			s=${run//@/-}; in=${run#*@}
+			echo "| realtime CPU, ${run%@*}, $(calc "${in%x*}/1000" %.4g) kHz ${in#*x}-channel WAV, ${CPU_SECONDS} s: livepush / its ffmpeg child | $(fmt "$(m "cpu_lp_$s")" %.3f) s | $(fmt "$(m "cpu_child_$s")" %.2f) s (child) | $(fmt "$(m "cpu_pct_$s")" %.2f) % | (context) | |"
+			echo "| ↳ same, from 5 s on (steady state, no start-up) | | | $(fmt "$(m "cpu_pct_steady_$s")" %.2f) % | (context) | |"
+		done
 		for s in $CPU_SIZES; do
+			[[ " $CPU_RUNS " == *" $s "* ]] || continue
 			l=$(m "hwm_lp_$s")
 			if [ "$s" = 1280x720 ]; then tgt="<= 50 MB"; res=$(pf "$l" '<=' 50); else tgt="(context)"; res=""; fi
 			echo "| peak RSS (VmHWM), $s | $(fmt "$l" %.1f) MB | $(fmt "$(m "hwm_child_$s")" %.1f) MB (its ffmpeg child) | | $tgt | $res |"
