@@ -99,18 +99,7 @@ func startLivepushTo(t *testing.T, w *os.File, prefix string, args ...string) *l
 	if w != nil {
 		p.cmd.Stdout, p.cmd.Stderr = w, w
 	}
-	p.Start = time.Now()
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start livepush: %v", err)
-	}
-	go func() {
-		p.cmd.Wait()
-		p.End = time.Now()
-		p.code = p.cmd.ProcessState.ExitCode()
-		close(p.done)
-	}()
-	go p.watchChildren()
-	t.Cleanup(p.cleanup)
+	p.launch()
 	return p
 }
 

@@ -238,27 +238,45 @@ func toneAt(x []float64, rate int, from, to, freq float64) (share, level float64
 	return math.Min(1, p/(n*n/2*level*level)), level
 }
 
+// liveRun is one livepush --live into a private nginx-rtmp, publishing, with its control API.
+type liveRun struct {
+	srv *rtmpServer
+	p   *lpProc
+	api liveAPI
+	dir string // the test's inputs
+	img string // the picture it started with: green
+}
+
+// startLive starts livepush --live at 64x64 on a green picture into stream name, with extra flags, and
+// waits until it publishes.
+func startLive(t *testing.T, name string, extra ...string) liveRun {
+	t.Helper()
+	r := liveRun{srv: startRTMP(t), dir: t.TempDir()}
+	r.img = solidPNG(t, filepath.Join(r.dir, "green.png"), color.RGBA{0, 200, 0, 255}, 64)
+	port := freePort(t)
+	r.api = liveAPI{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	args := append([]string{"stream", "--live", "--image", r.img, "--size", "64x64", "-o", r.srv.URL(name),
+		"--control", fmt.Sprintf("127.0.0.1:%d", port)}, extra...)
+	r.p = startLivepush(t, lpOpts{}, args...)
+	r.api.waitStatus(r.p, "publishing", 30*time.Second, func(s liveStatus) bool { return s.Publishing })
+	return r
+}
+
 // TestE2ELive: one live stream for its whole run: idle with no audio at first, two clips posted back
 // to back (one 48 kHz stereo, converted), a picture swapped on air, a long clip cut by an interrupt,
 // the control API's error answers, then SIGTERM. From the one recording: each clip aired whole, in
 // order, where the log says, joined without a gap; the picture changed; the cut came within a chunk.
 func TestE2ELive(t *testing.T) {
 	t.Parallel()
-	srv := startRTMP(t)
-	dir := t.TempDir()
-	green := solidPNG(t, filepath.Join(dir, "green.png"), color.RGBA{0, 200, 0, 255}, 64)
+	r := startLive(t, "live1", "--max-upload", "1MiB", "--max-queue", "10s")
+	srv, p, a, dir := r.srv, r.p, r.api, r.dir
 	red := solidPNG(t, filepath.Join(dir, "red.png"), color.RGBA{220, 0, 0, 255}, 64)
 	const rate = 24000
 	toneA := makeToneWAV(t, filepath.Join(dir, "a.wav"), 600, 1.0, 24000, 1)
 	toneB := makeToneWAV(t, filepath.Join(dir, "b.wav"), 1000, 0.8, 48000, 2)
 	toneC := makeToneWAV(t, filepath.Join(dir, "c.wav"), 1400, 6, 24000, 1)
 	tooLong := makeToneWAV(t, filepath.Join(dir, "long.wav"), 500, 12, 8000, 1)
-	port := freePort(t)
-	a := liveAPI{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	p := startLivepush(t, lpOpts{}, "stream", "--live", "--image", green, "--size", "64x64",
-		"-o", srv.URL("live1"), "--control", fmt.Sprintf("127.0.0.1:%d", port),
-		"--max-upload", "1MiB", "--max-queue", "10s")
-	st := a.waitStatus(p, "publishing", 30*time.Second, func(s liveStatus) bool { return s.Publishing })
+	st := a.status()
 	if st.State != "idle" || st.Speaking || strings.Contains(st.Output, "live1") {
 		t.Errorf("status while idle: %+v (want idle, not speaking, the key masked)", st)
 	}
@@ -437,17 +455,11 @@ func trimQuiet(runs []toneRun) []toneRun {
 // the stream, and that lag is gone once the clip is over: a clip posted in the silence airs at once.
 func TestE2ELiveRestart(t *testing.T) {
 	t.Parallel()
-	srv := startRTMP(t)
-	dir := t.TempDir()
-	img := solidPNG(t, filepath.Join(dir, "g.png"), color.RGBA{0, 200, 0, 255}, 64)
+	r := startLive(t, "restart")
+	srv, p, a, dir := r.srv, r.p, r.api, r.dir
 	const n = 8 // seconds of step tones in the clip
 	clip := makeStepToneWAV(t, filepath.Join(dir, "steps.wav"), n, 24000)
 	hush := makeWAV(t, filepath.Join(dir, "hush.wav"), "anullsrc=r=24000:cl=mono:d=0.5", 24000, 1)
-	port := freePort(t)
-	a := liveAPI{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	p := startLivepush(t, lpOpts{}, "stream", "--live", "--image", img, "--size", "64x64",
-		"-o", srv.URL("restart"), "--control", fmt.Sprintf("127.0.0.1:%d", port))
-	a.waitStatus(p, "publishing", 30*time.Second, func(s liveStatus) bool { return s.Publishing })
 	first := p.WaitChild(0, 10*time.Second)
 	id := a.speak(clip, "")
 	a.waitStatus(p, "3 s of the clip", 30*time.Second, func(s liveStatus) bool {
@@ -506,16 +518,10 @@ func TestE2ELiveRestart(t *testing.T) {
 // replay the speech that was cut (a restart otherwise sends the last second again).
 func TestE2ELiveCutNotReplayed(t *testing.T) {
 	t.Parallel()
-	srv := startRTMP(t)
-	dir := t.TempDir()
-	img := solidPNG(t, filepath.Join(dir, "g.png"), color.RGBA{0, 200, 0, 255}, 64)
+	r := startLive(t, "cut")
+	srv, p, a, dir := r.srv, r.p, r.api, r.dir
 	const n = 8
 	clip := makeStepToneWAV(t, filepath.Join(dir, "steps.wav"), n, 24000)
-	port := freePort(t)
-	a := liveAPI{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port)}
-	p := startLivepush(t, lpOpts{}, "stream", "--live", "--image", img, "--size", "64x64",
-		"-o", srv.URL("cut"), "--control", fmt.Sprintf("127.0.0.1:%d", port))
-	a.waitStatus(p, "publishing", 30*time.Second, func(s liveStatus) bool { return s.Publishing })
 	first := p.WaitChild(0, 10*time.Second)
 	id := a.speak(clip, "")
 	a.waitStatus(p, "3 s of the clip", 30*time.Second, func(s liveStatus) bool {

@@ -800,9 +800,17 @@ func startLivepush(t *testing.T, o lpOpts, args ...string) *lpProc {
 	p.cmd.Env = childEnv(o.TmpDir, p.marker, o.Env)
 	p.cmd.Stdout = &p.Stdout
 	p.cmd.Stderr = &p.Stderr
+	p.launch()
+	return p
+}
+
+// launch starts p.cmd, set up by the caller, and watches it and its ffmpeg
+// children until the test ends.
+func (p *lpProc) launch() {
+	p.t.Helper()
 	p.Start = time.Now()
 	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start livepush: %v", err)
+		p.t.Fatalf("start livepush: %v", err)
 	}
 	go func() {
 		p.cmd.Wait()
@@ -811,8 +819,7 @@ func startLivepush(t *testing.T, o lpOpts, args ...string) *lpProc {
 		close(p.done)
 	}()
 	go p.watchChildren()
-	t.Cleanup(p.cleanup)
-	return p
+	p.t.Cleanup(p.cleanup)
 }
 
 func (p *lpProc) Pid() int { return p.cmd.Process.Pid }
