@@ -305,7 +305,7 @@ func TestE2ELive(t *testing.T) {
 	a.waitStatus(p, "both clips aired", 20*time.Second, func(s liveStatus) bool {
 		return !s.Speaking && s.Current == nil && s.Queue.Seconds == 0
 	})
-	a.expect(204, "PUT", "/v1/image", mustRead(t, red))
+	a.expect(204, "PUT", "/v1/image?name=red.png", mustRead(t, red))
 	a.playFor(p, 0.5) // the new picture, before the next clip
 	idC := a.speak(toneC, "")
 	a.waitStatus(p, "clip C on air for a second", 20*time.Second, func(s liveStatus) bool {
@@ -375,7 +375,7 @@ func TestE2ELive(t *testing.T) {
 		}
 	}
 
-	swaps := regexp.MustCompile(`msg="image changed" image=\S+ at=(\S+)`).FindStringSubmatch(stderr)
+	swaps := regexp.MustCompile(`msg="image changed" image=red.png at=(\S+)`).FindStringSubmatch(stderr)
 	if swaps == nil {
 		t.Fatalf("no image change logged")
 	}

@@ -50,7 +50,7 @@ type Stream interface {
 	SpeakFile(path string, interrupt bool) (live.Queued, error)
 	Interrupt() bool
 	Drop(id string) error
-	SetImageFile(path string) error
+	SetImageFile(path, name string) error
 	Status() live.Status
 	Subscribe() (<-chan live.Event, func())
 	// Stop asks for a graceful stop, as SIGTERM does.
@@ -369,12 +369,32 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer os.Remove(path)
-	if err := s.cfg.Stream.SetImageFile(path); err != nil {
+	name := imageName(r.URL.Query().Get("name"))
+	if err := s.cfg.Stream.SetImageFile(path, name); err != nil {
 		s.fail(w, r, statusOf(err), hidePath(err, path, "the image body"))
 		return
 	}
-	s.log.Info("image changed")
+	s.log.Info("image changed", "name", name)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// imageName is what an uploaded picture is called in the status and the
+// log: the caller's ?name=, kept short and printable, or "upload" (the
+// file it was saved in is gone once decoded).
+func imageName(q string) string {
+	q = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(q))
+	if q == "" {
+		return "upload"
+	}
+	if r := []rune(q); len(r) > 64 {
+		q = string(r[:64])
+	}
+	return q
 }
 
 func (s *Server) stop(w http.ResponseWriter, r *http.Request) {

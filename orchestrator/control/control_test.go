@@ -330,12 +330,18 @@ func TestImage(t *testing.T) {
 	if e.f.uploadMode != 0o600 {
 		t.Errorf("upload mode %o", e.f.uploadMode)
 	}
+	if e.f.imageName != "upload" {
+		t.Errorf("an upload without ?name= is called %q, want upload", e.f.imageName)
+	}
+	if w := e.do("PUT", "/v1/image?name=smile%0A.png", pngBytes(t, 64, 36)); w.Code != 204 || e.f.imageName != "smile.png" {
+		t.Errorf("?name=smile%%0A.png: %d, called %q, want smile.png", w.Code, e.f.imageName)
+	}
 	e.tmpEmpty()
 	e.f.imageErr = fmt.Errorf("%w: not an image", live.ErrBadInput)
 	wantError(t, e.do("PUT", "/v1/image", []byte("hello")), 400)
 	wantError(t, e.do("PUT", "/v1/image", nil), 400)
 	e.tmpEmpty()
-	if strings.Count(e.logs.String(), "image changed") != 1 {
+	if strings.Count(e.logs.String(), "image changed") != 2 {
 		t.Errorf("logs: %s", e.logs)
 	}
 }

@@ -37,6 +37,7 @@ type fakeStream struct {
 	uploadMode  os.FileMode
 	uploadPaths []string
 	imageCalls  int
+	imageName   string
 	imageSize   image.Point
 	imageErrDec error
 	dropped     []string
@@ -86,10 +87,11 @@ func (f *fakeStream) Drop(id string) error {
 	return f.dropErr
 }
 
-func (f *fakeStream) SetImageFile(path string) error {
+func (f *fakeStream) SetImageFile(path, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.imageCalls++
+	f.imageName = name
 	f.noteUpload(path)
 	fh, err := os.Open(path)
 	if err == nil {

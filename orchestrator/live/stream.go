@@ -240,9 +240,10 @@ func (s *Stream) Drop(id string) error {
 }
 
 // SetImageFile shows the picture at path from the next frame on, brought
-// to the stream's size as Config.Fit says. Decoding happens here, in the
-// caller's goroutine, never on the pacing path.
-func (s *Stream) SetImageFile(path string) error {
+// to the stream's size as Config.Fit says; name is what Status and the log
+// call it ("": the file's name). Decoding happens here, in the caller's
+// goroutine, never on the pacing path.
+func (s *Stream) SetImageFile(path, name string) error {
 	if err := s.open(); err != nil {
 		return err
 	}
@@ -253,8 +254,10 @@ func (s *Stream) SetImageFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
-	s.SetImage(f, filepath.Base(path))
-	return nil
+	if name == "" {
+		name = filepath.Base(path)
+	}
+	return s.SetImage(f, name)
 }
 
 // SetImage shows f, a frame of the stream's size, from the next frame on.
