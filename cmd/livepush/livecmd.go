@@ -66,21 +66,11 @@ func streamLive(c *cli.Context, ls liveSetup) error {
 	defer cancel()
 	abort := make(chan struct{})
 	s, err := live.New(live.Config{
-		FFmpeg:          c.String("ffmpeg"),
-		Output:          output,
-		TLS:             tls,
-		Encoding:        enc,
-		Image:           img,
-		ImageName:       c.String("image"),
-		Fit:             fit,
-		MaxQueue:        c.Duration("max-queue"),
-		StaleTimeout:    c.Duration("stale-timeout"),
-		RestartDelay:    c.Duration("restart-delay"),
-		RestartMaxDelay: c.Duration("restart-max-delay"),
-		MaxRestarts:     c.Int("max-restarts"),
-		Abort:           abort,
-		Logger:          log,
-		Masker:          m,
+		Config:    supervisorConfig(c, output, tls, enc, abort, log, m),
+		Image:     img,
+		ImageName: c.String("image"),
+		Fit:       fit,
+		MaxQueue:  c.Duration("max-queue"),
 	})
 	if err != nil {
 		return bad(err)

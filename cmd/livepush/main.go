@@ -248,23 +248,9 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 	stopSignals := handleSignals(log, signalActions{stop: cancel, abort: func() { close(abort) }, exit: os.Exit})
 	defer stopSignals()
 
-	sup, err := orchestrator.New(orchestrator.Config{
-		FFmpeg:          c.String("ffmpeg"),
-		Output:          output,
-		TLS:             tls,
-		Encoding:        enc,
-		Realtime:        c.Bool("realtime"),
-		Video:           img,
-		Audio:           pcm,
-		Frames:          total,
-		StaleTimeout:    c.Duration("stale-timeout"),
-		RestartDelay:    c.Duration("restart-delay"),
-		RestartMaxDelay: c.Duration("restart-max-delay"),
-		MaxRestarts:     c.Int("max-restarts"),
-		Abort:           abort,
-		Logger:          log,
-		Masker:          m,
-	})
+	sc := supervisorConfig(c, output, tls, enc, abort, log, m)
+	sc.Realtime, sc.Video, sc.Audio, sc.Frames = c.Bool("realtime"), img, pcm, total
+	sup, err := orchestrator.New(sc)
 	if err != nil {
 		return bad(err)
 	}
@@ -282,6 +268,25 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 		err = fmt.Errorf("%w (if the server has a private CA, give it with --tls-ca-file PATH, or skip the check with --tls-verify=false)", err)
 	}
 	return err
+}
+
+// supervisorConfig is what both modes give the supervisor from the flags;
+// each adds its own sources.
+func supervisorConfig(c *cli.Context, output string, tls orchestrator.TLS, enc orchestrator.Encoding,
+	abort <-chan struct{}, log *slog.Logger, m *orchestrator.Masker) orchestrator.Config {
+	return orchestrator.Config{
+		FFmpeg:          c.String("ffmpeg"),
+		Output:          output,
+		TLS:             tls,
+		Encoding:        enc,
+		StaleTimeout:    c.Duration("stale-timeout"),
+		RestartDelay:    c.Duration("restart-delay"),
+		RestartMaxDelay: c.Duration("restart-max-delay"),
+		MaxRestarts:     c.Int("max-restarts"),
+		Abort:           abort,
+		Logger:          log,
+		Masker:          m,
+	}
 }
 
 func encoding(c *cli.Context) (orchestrator.Encoding, error) {

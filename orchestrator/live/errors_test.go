@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livepush/livepush/orchestrator"
 	"github.com/livepush/livepush/orchestrator/live"
 )
 
@@ -14,7 +15,7 @@ import (
 // answers with, says what is wrong once.
 func TestQueueFullSaysItOnce(t *testing.T) {
 	requireFFmpeg(t)
-	s, err := live.New(live.Config{Output: filepath.Join(t.TempDir(), "out.ts"), Encoding: enc,
+	s, err := live.New(live.Config{Config: orchestrator.Config{Output: filepath.Join(t.TempDir(), "out.ts"), Encoding: enc},
 		Image: solid(0, 0, 0), MaxQueue: time.Second})
 	if err != nil {
 		t.Fatal(err)

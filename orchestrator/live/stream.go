@@ -15,13 +15,11 @@ import (
 	"github.com/livepush/livepush/orchestrator/speech"
 )
 
-// Config describes a live stream. Zero durations take the supervisor's
-// defaults.
+// Config describes a live stream: the supervisor's settings (ffmpeg, the
+// output, the encoding, restarts, logging), of which New sets Video, Audio,
+// Realtime, Live, Frames and Notify itself, and what live mode adds.
 type Config struct {
-	FFmpeg   string // program name or path; "ffmpeg" if empty
-	Output   string // rtmp:// or rtmps:// URL, or a file path
-	TLS      orchestrator.TLS
-	Encoding orchestrator.Encoding
+	orchestrator.Config
 
 	// Image is the picture on air at the start; ImageName says what it
 	// came from, for Status.
@@ -32,16 +30,6 @@ type Config struct {
 	// MaxQueue bounds the speech still to air, and so any one clip
 	// (10 minutes).
 	MaxQueue time.Duration
-
-	StaleTimeout    time.Duration
-	RestartDelay    time.Duration
-	RestartMaxDelay time.Duration
-	MaxRestarts     int // failures in a row before giving up; 0: never
-	// Abort, when closed, ends a graceful stop at once.
-	Abort <-chan struct{}
-
-	Logger *slog.Logger         // nil: discard
-	Masker *orchestrator.Masker // nil: mask the Output's secrets
 }
 
 // Stream is a live stream: the supervised ffmpeg, fed the queued speech
@@ -102,24 +90,10 @@ func New(cfg Config) (*Stream, error) {
 		return nil, fmt.Errorf("%w: live: %w", orchestrator.ErrInvalidConfig, err)
 	}
 	s.queue = q
-	s.sup, err = orchestrator.New(orchestrator.Config{
-		FFmpeg:          cfg.FFmpeg,
-		Output:          cfg.Output,
-		TLS:             cfg.TLS,
-		Encoding:        cfg.Encoding,
-		Realtime:        true,
-		Live:            true,
-		Video:           &s.pic,
-		Audio:           q,
-		StaleTimeout:    cfg.StaleTimeout,
-		RestartDelay:    cfg.RestartDelay,
-		RestartMaxDelay: cfg.RestartMaxDelay,
-		MaxRestarts:     cfg.MaxRestarts,
-		Abort:           cfg.Abort,
-		Logger:          cfg.Logger,
-		Masker:          cfg.Masker,
-		Notify:          s.supervisorEvent,
-	})
+	sc := cfg.Config
+	sc.Realtime, sc.Live, sc.Frames = true, true, 0
+	sc.Video, sc.Audio, sc.Notify = &s.pic, q, s.supervisorEvent
+	s.sup, err = orchestrator.New(sc)
 	if err != nil {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ func newStream(t *testing.T) (*live.Stream, string) {
 	t.Helper()
 	requireFFmpeg(t)
 	out := filepath.Join(t.TempDir(), "out.ts")
-	s, err := live.New(live.Config{Output: out, Encoding: enc, Image: solid(0, 200, 0), ImageName: "green"})
+	s, err := live.New(live.Config{Config: orchestrator.Config{Output: out, Encoding: enc}, Image: solid(0, 200, 0), ImageName: "green"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestNewRefuses(t *testing.T) {
 	requireFFmpeg(t)
 	out := filepath.Join(t.TempDir(), "out.ts")
 	for _, img := range []*frames.Frame{nil, {Width: 2, Height: 2, Pix: make([]byte, 12)}} {
-		if _, err := live.New(live.Config{Output: out, Encoding: enc, Image: img}); !errors.Is(err, orchestrator.ErrInvalidConfig) {
+		if _, err := live.New(live.Config{Config: orchestrator.Config{Output: out, Encoding: enc}, Image: img}); !errors.Is(err, orchestrator.ErrInvalidConfig) {
 			t.Errorf("New with picture %v = %v, want ErrInvalidConfig", img, err)
 		}
 	}
@@ -176,9 +176,11 @@ func Example() {
 	out := filepath.Join(os.TempDir(), fmt.Sprintf("livepush-example-%d.ts", os.Getpid()))
 	defer os.Remove(out)
 	s, err := live.New(live.Config{
-		Output:   out, // or rtmp://host/app/KEY
-		Encoding: enc,
-		Image:    solid(0, 200, 0),
+		Config: orchestrator.Config{
+			Output:   out, // or rtmp://host/app/KEY
+			Encoding: enc,
+		},
+		Image: solid(0, 200, 0),
 	})
 	if err != nil {
 		fmt.Println(err)
