@@ -1,0 +1,213 @@
+package orchestrator
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// ffmpegFLV makes an FLV with ffmpeg: H.264 with a keyframe every gop
+// frames at 25 fps and AAC, secs seconds.
+func ffmpegFLV(t *testing.T, gop, secs string) []byte {
+	t.Helper()
+	ff := requireTool(t, "ffmpeg")
+	out := filepath.Join(t.TempDir(), "a.flv")
+	cmd := exec.Command(ff, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=64x64:rate=25",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=24000", "-t", secs,
+		"-c:v", "libx264", "-preset", "ultrafast", "-g", gop, "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "1",
+		"-f", "flv", "-flvflags", "no_duration_filesize", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func readAllTags(t *testing.T, b []byte) []*flvTag {
+	t.Helper()
+	r, err := newFLVReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tags []*flvTag
+	for {
+		tag, err := r.next()
+		if errors.Is(err, io.EOF) {
+			return tags
+		}
+		if err != nil {
+			t.Fatalf("tag %d: %v", len(tags), err)
+		}
+		tags = append(tags, tag)
+	}
+}
+
+// The parser reads what ffmpeg writes: metadata and both sequence headers
+// first, keyframes where the gop puts them, timestamps in order per
+// stream; and the tags written back give the same bytes.
+func TestFLVParseFFmpeg(t *testing.T) {
+	b := ffmpegFLV(t, "10", "2")
+	tags := readAllTags(t, b)
+	if len(tags) < 3 || tags[0].kind != flvScript || !tags[1].config || !tags[2].config {
+		t.Fatalf("first tags are not metadata and two sequence headers: %+v", tags[:min(3, len(tags))])
+	}
+	var frames, keys, audio int
+	last := map[byte]int64{}
+	for _, tg := range tags[3:] {
+		if tg.config {
+			t.Fatalf("a sequence header mid-stream at %d ms", tg.ts)
+		}
+		if tg.ts < last[tg.kind] {
+			t.Errorf("kind %d: timestamp %d after %d", tg.kind, tg.ts, last[tg.kind])
+		}
+		last[tg.kind] = tg.ts
+		switch tg.kind {
+		case flvVideo:
+			if tg.key != (frames%10 == 0) {
+				t.Errorf("frame %d: key=%v with gop 10", frames, tg.key)
+			}
+			frames++
+			if tg.key {
+				keys++
+			}
+		case flvAudio:
+			audio++
+		}
+	}
+	if frames < 50 || frames > 51 || keys != (frames+9)/10 || audio < 40 {
+		t.Errorf("%d frames, %d keyframes, %d audio tags; want 2 s at 25 fps, one in 10 a keyframe, about 47", frames, keys, audio)
+	}
+	out := append([]byte(nil), flvHeader...)
+	for _, tg := range tags {
+		out = appendTag(out, tg, tg.ts)
+	}
+	if !bytes.Equal(out, b) {
+		t.Errorf("tags written back differ from ffmpeg's FLV (%d vs %d bytes)", len(out), len(b))
+	}
+}
+
+func TestFLVBadInput(t *testing.T) {
+	b := ffmpegFLV(t, "1", "0.2")
+	for name, in := range map[string][]byte{
+		"not flv":   []byte("RIFF....WAVEfmt "),
+		"cut":       b[:len(b)-3],
+		"bad sizes": append(append([]byte(nil), b[:len(b)-1]...), 0x7f),
+	} {
+		r, err := newFLVReader(bytes.NewReader(in))
+		for err == nil {
+			_, err = r.next()
+		}
+		if !errors.Is(err, ErrFLV) {
+			t.Errorf("%s: %v, want ErrFLV", name, err)
+		}
+	}
+}
+
+func mediaTag(kind byte, ts int64, key bool, size int) *flvTag {
+	d := make([]byte, size)
+	d[0] = 0x27 // inter frame, AVC
+	if key {
+		d[0] = 0x17
+	}
+	if kind == flvAudio {
+		d[0] = 0xaf
+	}
+	d[1] = 1
+	return &flvTag{kind: kind, ts: ts, key: key && kind == flvVideo, data: d}
+}
+
+// A cursor older than the kept tags is told so (the output is cut), and
+// rejoins at the newest keyframe; keyAt finds where viewers left off, or
+// says it is no longer kept.
+func TestHubCutRejoin(t *testing.T) {
+	h := newHub(10 * 100)
+	h.startRun(0)
+	h.add(&flvTag{kind: flvVideo, config: true, data: []byte{0x17, 0, 0, 0, 0}})
+	for i := range 30 {
+		h.add(mediaTag(flvVideo, int64(i*40), i%5 == 0, 100-15))
+	}
+	if h.bytes > 1000 {
+		t.Fatalf("hub keeps %d bytes, limit 1000", h.bytes)
+	}
+	if _, _, err := h.read(0, nil, 10); !errors.Is(err, errBehind) {
+		t.Fatalf("read at 0 after 30 tags of which 10 kept: %v, want errBehind", err)
+	}
+	k := h.newestKey()
+	got, _, err := h.read(k, nil, 100)
+	if err != nil || len(got) == 0 || !got[0].key || got[0].ts != 25*40 {
+		t.Fatalf("newest keyframe: %v %+v", err, got)
+	}
+	if got[0].init == nil || got[0].init.video == nil {
+		t.Errorf("a kept tag lost its sequence header")
+	}
+	if seq, ok := h.keyAt(23 * 40); !ok || seq != 20 {
+		t.Errorf("keyAt(920 ms) = %d %v, want the keyframe of frame 20", seq, ok)
+	}
+	if _, ok := h.keyAt(19 * 40); ok {
+		t.Errorf("keyAt found a keyframe older than the kept tags")
+	}
+	// Nothing new: a channel that closes on the next add.
+	_, wait, err := h.read(h.end(), nil, 10)
+	if err != nil || wait == nil {
+		t.Fatalf("read at the end: %v %v", wait, err)
+	}
+	h.add(mediaTag(flvAudio, 1200, false, 10))
+	select {
+	case <-wait:
+	default:
+		t.Fatal("add did not wake the reader")
+	}
+	h.close()
+	if _, _, err := h.read(h.end(), nil, 10); !errors.Is(err, io.EOF) {
+		t.Errorf("read at the end after close: %v, want EOF", err)
+	}
+}
+
+// A restarted encoder starts its timestamps at 0 again: the hub's
+// timeline goes on forward, and the new run's tags carry its own headers.
+func TestHubRebase(t *testing.T) {
+	h := newHub(0)
+	h.startRun(0)
+	h.add(&flvTag{kind: flvVideo, config: true, data: []byte{0x17, 0, 1}})
+	for i := range 10 {
+		h.add(mediaTag(flvVideo, int64(i*40), true, 20))
+		h.add(mediaTag(flvAudio, int64(i*40+5), false, 20))
+	}
+	if got := h.runVideo(); got != 360 {
+		t.Errorf("runVideo %d, want 360", got)
+	}
+	// The encoder came back resuming at 200 ms of media: the timeline
+	// cannot go back there, so the run goes on after 365.
+	h.startRun(200)
+	h.add(&flvTag{kind: flvVideo, config: true, data: []byte{0x17, 0, 2}})
+	for i := range 5 {
+		h.add(mediaTag(flvVideo, int64(i*40), true, 20))
+		h.add(mediaTag(flvAudio, int64(i*40), false, 20))
+	}
+	got, _, _ := h.read(0, nil, 100)
+	last := map[byte]int64{}
+	for i, tg := range got {
+		if tg.ts < last[tg.kind] {
+			t.Errorf("tag %d kind %d: %d after %d", i, tg.kind, tg.ts, last[tg.kind])
+		}
+		last[tg.kind] = tg.ts
+	}
+	second := got[20]
+	if second.ts != 366 || second.init.video.data[2] != 2 || got[0].init.video.data[2] != 1 {
+		t.Errorf("second run starts at %d with header %d (first run's %d); want 366, 2, 1",
+			second.ts, second.init.video.data[2], got[0].init.video.data[2])
+	}
+	// A run that resumes past the timeline starts where it says.
+	h.startRun(5000)
+	h.add(mediaTag(flvVideo, 0, true, 20))
+	if got := h.live(); got != 5000 {
+		t.Errorf("run at 5 s: newest %d", got)
+	}
+}
