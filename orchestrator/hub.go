@@ -47,6 +47,7 @@ type hub struct {
 	init   *flvInit
 	wake   chan struct{} // closed at the next add or close
 	closed bool
+	done   chan struct{} // closed by close
 
 	// Timestamps: a run's are moved by offset onto the hub's timeline.
 	offset  int64
@@ -61,7 +62,7 @@ func newHub(limit int) *hub {
 	if limit <= 0 {
 		limit = DefaultHubBytes
 	}
-	return &hub{limit: limit, wake: make(chan struct{}), init: &flvInit{}, newest: -1, runLast: -1,
+	return &hub{limit: limit, wake: make(chan struct{}), done: make(chan struct{}), init: &flvInit{}, newest: -1, runLast: -1,
 		last: [2]int64{-1, -1}}
 }
 
@@ -132,6 +133,7 @@ func (h *hub) close() {
 	if !h.closed {
 		h.closed = true
 		close(h.wake)
+		close(h.done)
 	}
 }
 
