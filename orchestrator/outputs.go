@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -198,4 +199,23 @@ func validateOutputs(cfg Config) error {
 		}
 	}
 	return cfg.TLS.Validate(tlsFor)
+}
+
+// DryRunCommands are the command lines Run would start first with several
+// outputs: the encoder, writing FLV to livepush, then each output's ffmpeg
+// reading it on stdin. Secrets are masked unless the Masker shows them.
+func DryRunCommands(ffmpeg string, e Encoding, outputs []string, tls TLS, m *Masker) []string {
+	dir := filepath.Join(os.TempDir(), "livepush-XXXXXXXX")
+	lines := []string{quoteMasked(append([]string{ffmpeg}, encoderArgs(e, filepath.Join(dir, "video"), filepath.Join(dir, "audio"))...), m)}
+	for _, o := range outputs {
+		lines = append(lines, quoteMasked(append([]string{ffmpeg}, RelayArgs(Target{Output: o, TLS: tls})...), m))
+	}
+	return lines
+}
+
+func quoteMasked(args []string, m *Masker) string {
+	for i, a := range args {
+		args[i] = m.Mask(a)
+	}
+	return ShellQuote(args)
 }
