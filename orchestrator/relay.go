@@ -455,7 +455,10 @@ func RelayArgs(t Target) []string {
 		"-loglevel", "level+warning",
 		"-progress", "pipe:1", "-stats_period", "0.5",
 		"-y",
-		"-f", "flv", "-i", "pipe:0",
+		// The hub's FLV starts with both sequence headers: without
+		// these, ffmpeg reads 1.6 s of input to guess the frame rate
+		// before it opens the output.
+		"-f", "flv", "-fpsprobesize", "0", "-analyzeduration", "100000", "-i", "pipe:0",
 		"-map", "0", "-c", "copy",
 	}
 	format, _ := outputFormat(t.Output)

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestE2EOutputsOneServerOutage: two outputs to two nginx-rtmp servers; the
+// second stops for 3 s mid-stream and comes back. The first's recording is
+// one publish session carrying every second of the input in order; the
+// second comes back alone, soon after its server (the probe, not the
+// backoff), and its recordings put together miss no second. One encoder
+// ffmpeg for the whole run.
+func TestE2EOutputsOneServerOutage(t *testing.T) {
+	t.Parallel()
+	a, b := startRTMP(t), startRTMP(t)
+	dir := t.TempDir()
+	const n = 15
+	// A backoff far longer than the return the probe gives.
+	const maxDelay = 20 * time.Second
+	wav := makeStepToneWAV(t, filepath.Join(dir, "steps.wav"), n, 24000)
+	img := makeQuadPNG(t, filepath.Join(dir, "quad.png"), 256)
+	p := startLivepush(t, lpOpts{}, "stream", "--image", img, "--audio", wav, "-o", a.URL("a"), "-o", b.URL("b"),
+		"--restart-delay", "500ms", "--restart-max-delay", maxDelay.String())
+	recA := a.WaitRecording("a", 1, 20*time.Second)[0]
+	recB, _, ok := b.WaitNewRecording("b", nil, 20*time.Second)
+	if !ok {
+		t.Fatalf("no publish to b; stderr:\n%s", tail(p.Stderr.String(), 30))
+	}
+	p.WaitMedia(recB, 4, 30*time.Second)
+	b.Stop()
+	before := b.Recordings("b")
+	// The outage itself: how long the server stays away is what this test is about.
+	time.Sleep(3 * time.Second)
+	b.Start()
+	tUp := time.Now()
+	rec, tRec, ok := b.WaitNewRecording("b", before, 30*time.Second)
+	if !ok {
+		t.Fatalf("b did not come back; stderr:\n%s", tail(p.Stderr.String(), 30))
+	}
+	back := tRec.Sub(tUp)
+	t.Logf("b back (recording %s) %v after its server's return", filepath.Base(rec), back.Round(time.Millisecond))
+	// Within the backoff's first steps on any machine; the probe makes it
+	// far less (see the log line above).
+	if back > 5*time.Second {
+		t.Errorf("b came back %v after its server, want well within the backoff (probe every 200 ms)", back)
+	}
+	p.ExpectExit(0, 60*time.Second)
+	recsA := a.WaitDone("a", 15*time.Second)
+	if len(recsA) != 1 || recsA[0] != recA {
+		t.Errorf("a has %d publish sessions, want 1: %v", len(recsA), recsA)
+	}
+	analyseRecordings(t, recsA, n, 0.15, 0)
+	recsB := b.WaitDone("b", 15*time.Second)
+	if len(recsB) < 2 {
+		t.Errorf("b has %d recordings, want the one before the outage and at least one after", len(recsB))
+	}
+	analyseRecordings(t, recsB, n, 0.15, 3)
+	stderr := p.Stderr.String()
+	if got := strings.Count(stderr, "msg=\"ffmpeg started\""); got != 1 {
+		t.Errorf("%d encoder starts, want 1; stderr:\n%s", got, tail(stderr, 30))
+	}
+	for _, want := range []string{"output down, restarting it alone", "output up"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("the log does not say %q; stderr:\n%s", want, tail(stderr, 30))
+		}
+	}
+}
+
+// TestE2EOutputsUnreachableAtStart: one output's server is not there when
+// the stream starts and comes up later; the other output is one publish
+// session with the whole input, and the late one joins at the live edge,
+// one session from there to the end.
+func TestE2EOutputsUnreachableAtStart(t *testing.T) {
+	t.Parallel()
+	a, b := startRTMP(t), startRTMP(t)
+	b.Stop()
+	dir := t.TempDir()
+	const n = 10
+	wav := makeStepToneWAV(t, filepath.Join(dir, "steps.wav"), n, 24000)
+	img := makeQuadPNG(t, filepath.Join(dir, "quad.png"), 256)
+	p := startLivepush(t, lpOpts{}, "stream", "--image", img, "--audio", wav, "-o", a.URL("a"), "-o", b.URL("late"),
+		"--restart-delay", "500ms", "--restart-max-delay", "20s")
+	recA := a.WaitRecording("a", 1, 20*time.Second)[0]
+	if !p.WaitStderr("output down, restarting it alone", 10*time.Second) {
+		t.Fatalf("the unreachable output was not reported down; stderr:\n%s", tail(p.Stderr.String(), 30))
+	}
+	p.WaitMedia(recA, 3, 30*time.Second)
+	b.Start()
+	if _, _, ok := b.WaitNewRecording("late", nil, 10*time.Second); !ok {
+		t.Fatalf("the late output did not join; stderr:\n%s", tail(p.Stderr.String(), 30))
+	}
+	p.ExpectExit(0, 60*time.Second)
+	recs := a.WaitDone("a", 15*time.Second)
+	if len(recs) != 1 {
+		t.Errorf("a has %d publish sessions, want 1", len(recs))
+	}
+	analyseRecordings(t, recs, n, 0.15, 0)
+	late := b.WaitDone("late", 15*time.Second)
+	if len(late) != 1 {
+		t.Fatalf("late has %d publish sessions, want 1", len(late))
+	}
+	x := channel(decodeAudio(t, late[0], 24000, 1), 1, 0)
+	sp, err := spanOf(late[0], toneRuns(x, 24000, n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("late output: input %.2f..%.2f s", sp.Start, sp.End)
+	if sp.Start < 2 || sp.Last != n-1 {
+		t.Errorf("late output carries input %.2f..%.2f s, want from the live edge (after 3 s) to the end", sp.Start, sp.End)
+	}
+}
+
+// TestE2EOutputsUnknownScheme: an output of an unknown scheme among good
+// ones is refused with exit 2 before anything starts.
+func TestE2EOutputsUnknownScheme(t *testing.T) {
+	t.Parallel()
+	needTools(t, false)
+	dir := t.TempDir()
+	img := makeQuadPNG(t, filepath.Join(dir, "quad.png"), 64)
+	wav := makeToneWAV(t, filepath.Join(dir, "tone.wav"), 440, 1, 24000, 1)
+	out := filepath.Join(dir, "out.flv")
+	p := startLivepush(t, lpOpts{}, "stream", "--image", img, "--audio", wav, "-o", out, "-o", "udp://127.0.0.1:9/live/KEY")
+	p.ExpectExit(2, 10*time.Second)
+	if kids, _ := p.Children(); len(kids) != 0 {
+		t.Errorf("ffmpeg started: %v", kids)
+	}
+	if fileExists(out) {
+		t.Errorf("%s was written", out)
+	}
+	if s := p.Stderr.String(); !strings.Contains(s, `scheme "udp" not supported`) || strings.Contains(s, "KEY") {
+		t.Errorf("stderr: %s", s)
+	}
+}
