@@ -1,0 +1,168 @@
+package orchestrator
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// silentServer accepts TCP connections, reads what comes and never
+// answers: a server that stalls without closing. It tells the RTMP
+// handshakes (first byte 3) from bare connects (the probe's).
+type silentServer struct {
+	l     net.Listener
+	mu    sync.Mutex
+	rtmp  []time.Time
+	conns []net.Conn
+	wg    sync.WaitGroup
+}
+
+func listenSilent(t *testing.T, addr string) *silentServer {
+	t.Helper()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &silentServer{l: l}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.conns = append(s.conns, c)
+			s.mu.Unlock()
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				b := make([]byte, 4096)
+				n, _ := c.Read(b)
+				if n > 0 && b[0] == 3 {
+					s.mu.Lock()
+					s.rtmp = append(s.rtmp, time.Now())
+					s.mu.Unlock()
+				}
+				for {
+					if _, err := c.Read(b); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(s.close)
+	return s
+}
+
+func (s *silentServer) handshakes() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.rtmp...)
+}
+
+func (s *silentServer) close() {
+	s.l.Close()
+	s.mu.Lock()
+	for _, c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+func relayTestConfig(t *testing.T, h *harness, outputs ...string) Config {
+	enc := Encoding{Width: 160, Height: 120, FPS: 25, GOP: 1, SampleRate: 24000, Channels: 1, Preset: "ultrafast"}
+	return Config{
+		FFmpeg:       requireTool(t, "ffmpeg"),
+		Outputs:      outputs,
+		Encoding:     enc,
+		Realtime:     true,
+		Video:        newNoiseVideo(enc, 4),
+		Audio:        supSilence{},
+		StaleTimeout: 2 * time.Second,
+		StopTimeout:  2 * time.Second,
+		Logger:       h.logger(),
+	}
+}
+
+// An output whose server accepts the connection and never answers is
+// killed for making no progress and retried, while the other output
+// gets the whole stream, never restarted.
+func TestRelayStalledServer(t *testing.T) {
+	skipShort(t, "real ffmpeg")
+	ffprobe := requireTool(t, "ffprobe")
+	h := newHarness(t)
+	ctx, _ := h.context(60 * time.Second)
+	srv := listenSilent(t, "127.0.0.1:0")
+	stalled := fmt.Sprintf("rtmp://%s/live/stalledkey", srv.l.Addr())
+	file := filepath.Join(h.dir, "a.flv")
+	cfg := relayTestConfig(t, h, file, stalled)
+	cfg.Frames = 8 * 25
+	cfg.RestartDelay = 100 * time.Millisecond
+	sup, res := h.start(ctx, cfg)
+	r := h.waitRun(res, 40*time.Second)
+	if r.err != nil {
+		t.Fatalf("Run: %v; log:\n%s", r.err, h.dump())
+	}
+	if n := probeVideoPackets(t, ffprobe, file); int64(n) != cfg.Frames {
+		t.Errorf("%s: %d video packets, want %d", file, n, cfg.Frames)
+	}
+	st := sup.Outputs()
+	if st[0].Reconnects != 0 || st[0].LastError != "" {
+		t.Errorf("the file output was disturbed: %+v", st[0])
+	}
+	if st[1].Reconnects < 1 || !strings.Contains(st[1].LastError, "no progress") {
+		t.Errorf("the stalled output: %+v, want retried for no progress; log:\n%s", st[1], h.dump())
+	}
+	if strings.Contains(st[1].URL, "stalledkey") || strings.Contains(st[1].LastError, "stalledkey") {
+		t.Errorf("key in the status: %+v", st[1])
+	}
+	if got := len(srv.handshakes()); got < 2 {
+		t.Errorf("%d RTMP handshakes at the stalled server, want the first and a retry", got)
+	}
+}
+
+// While an output waits out a long backoff, its server's return is seen
+// by the probe and the output starts again at once.
+func TestRelayProbeEndsBackoff(t *testing.T) {
+	skipShort(t, "real ffmpeg")
+	h := newHarness(t)
+	ctx, cancel := h.context(60 * time.Second)
+	// A port with nothing on it, taken again below.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	file := filepath.Join(h.dir, "a.flv")
+	cfg := relayTestConfig(t, h, file, "rtmp://"+addr+"/live/key")
+	// The first backoff is 15-30 s: only the probe can end it sooner.
+	cfg.RestartDelay, cfg.RestartMaxDelay = 30*time.Second, 30*time.Second
+	sup, res := h.start(ctx, cfg)
+	down := h.waitLog(ctx, "output down, restarting it alone", nil)
+	if !strings.Contains(down.str("error"), "Connection refused") {
+		t.Errorf("down for %q, want a refused connection", down.str("error"))
+	}
+	srv := listenSilent(t, addr)
+	back := time.Now()
+	if !poll(14*time.Second, func() bool { return len(srv.handshakes()) > 0 }) {
+		t.Fatalf("no new connect within 14 s of the server's return (backoff at least 15 s); log:\n%s", h.dump())
+	}
+	t.Logf("the output connected again %v after its server's return", time.Since(back).Round(time.Millisecond))
+	h.waitLog(ctx, "output's server answers again: restarting it now", nil)
+	if st := sup.Outputs()[1]; st.Reconnects != 1 || st.State != OutputStarting {
+		t.Errorf("status %+v, want one reconnect, starting", st)
+	}
+	cancel()
+	if r := h.waitRun(res, 20*time.Second); r.err != nil {
+		t.Errorf("Run: %v", r.err)
+	}
+}
