@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -209,5 +211,66 @@ func TestHubRebase(t *testing.T) {
 	h.add(mediaTag(flvVideo, 0, true, 20))
 	if got := h.live(); got != 5000 {
 		t.Errorf("run at 5 s: newest %d", got)
+	}
+}
+
+// gatedWriter holds its first Write until gate is closed.
+type gatedWriter struct {
+	gate    chan struct{}
+	entered chan struct{}
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	once    sync.Once
+}
+
+func (g *gatedWriter) Write(p []byte) (int, error) {
+	g.once.Do(func() { close(g.entered); <-g.gate })
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.buf.Write(p)
+}
+
+// A relay whose ffmpeg stops reading while the hub overflows is cut: its
+// writer, once it can write again, says so and goes on at the newest
+// keyframe, timestamps still in order; the hub reader was never held.
+func TestRelayWriterCut(t *testing.T) {
+	h := newHub(30 * 100)
+	h.startRun(0)
+	h.add(&flvTag{kind: flvVideo, config: true, data: []byte{0x17, 0, 0, 0, 0}})
+	logs := newLogRecorder()
+	r := &relay{sup: &Supervisor{hub: h}, log: slog.New(recordHandler{l: logs})}
+	w := &relayWriter{hub: h, relay: r, stop: make(chan struct{})}
+	out := &gatedWriter{gate: make(chan struct{}), entered: make(chan struct{})}
+	for i := range 5 {
+		h.add(mediaTag(flvVideo, int64(i*40), true, 85))
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.run(out, 0) }()
+	<-out.entered
+	// The writer is held; the hub goes on by 200 tags, a keyframe every 10.
+	for i := 5; i < 205; i++ {
+		h.add(mediaTag(flvVideo, int64(i*40), i%10 == 0, 85))
+	}
+	close(out.gate)
+	h.close()
+	if err := <-done; !errors.Is(err, io.EOF) {
+		t.Fatalf("writer: %v", err)
+	}
+	tags := readAllTags(t, out.buf.Bytes())
+	if !tags[0].config {
+		t.Fatal("no sequence header first")
+	}
+	var ts []int64
+	for _, tg := range tags[1:] {
+		ts = append(ts, tg.ts)
+	}
+	if len(ts) < 6 || ts[4] != 160 || !tags[6].key || ts[5] <= ts[4] || ts[5]%400 != 0 || ts[5] < 180*40 {
+		t.Errorf("timestamps after the cut: %v", ts)
+	}
+	if len(logs.with("output fell behind the kept media: cut, rejoining at the newest keyframe", nil)) != 1 {
+		t.Errorf("the cut was not logged once: %v", logs.all())
+	}
+	if r.bytes.Load() != int64(out.buf.Len()) {
+		t.Errorf("bytes sent %d, written %d", r.bytes.Load(), out.buf.Len())
 	}
 }
