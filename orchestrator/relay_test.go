@@ -3,9 +3,12 @@ package orchestrator
 import (
 	"fmt"
 	"net"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -165,4 +168,68 @@ func TestRelayProbeEndsBackoff(t *testing.T) {
 	if r := h.waitRun(res, 20*time.Second); r.err != nil {
 		t.Errorf("Run: %v", r.err)
 	}
+}
+
+// A restarted encoder starts its timestamps at 0 again: the outputs go on
+// unbroken, one ffmpeg each, their timestamps still in order, nothing
+// sent twice.
+func TestRelayEncoderRestart(t *testing.T) {
+	skipShort(t, "real ffmpeg")
+	ffprobe := requireTool(t, "ffprobe")
+	h := newHarness(t)
+	ctx, _ := h.context(60 * time.Second)
+	a, b := filepath.Join(h.dir, "a.flv"), filepath.Join(h.dir, "b.mkv")
+	cfg := relayTestConfig(t, h, a, b)
+	cfg.Frames = 6 * 25
+	cfg.RestartDelay = 100 * time.Millisecond
+	_, res := h.start(ctx, cfg)
+	pub := h.waitLog(ctx, "ffmpeg is writing", func(r logRecord) bool { _, ok := r.value("output"); return !ok })
+	pid := int(pub.int("pid"))
+	if !poll(20*time.Second, func() bool { return fileSize(a) > 100<<10 }) {
+		t.Fatalf("%s not written; log:\n%s", a, h.dump())
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r := h.waitRun(res, 40*time.Second)
+	if r.err != nil {
+		t.Fatalf("Run: %v; log:\n%s", r.err, h.dump())
+	}
+	if n := len(h.logs.with("ffmpeg started", nil)); n != 2 {
+		t.Errorf("%d encoder starts, want 2", n)
+	}
+	if n := len(h.logs.with("output ffmpeg started", nil)); n != 2 {
+		t.Errorf("%d output ffmpeg starts, want one per output", n)
+	}
+	for _, f := range []string{a, b} {
+		pts := probePTS(t, ffprobe, f)
+		for i := 1; i < len(pts); i++ {
+			if pts[i] <= pts[i-1] {
+				t.Errorf("%s: video pts %v after %v", f, pts[i], pts[i-1])
+				break
+			}
+		}
+		// Nothing twice: what the killed encoder had not written is
+		// encoded again, so at most a few frames more than the input.
+		if n := int64(len(pts)); n < cfg.Frames-5 || n > cfg.Frames+5 {
+			t.Errorf("%s: %d video frames, want about %d", f, n, cfg.Frames)
+		}
+	}
+}
+
+func probePTS(t *testing.T, ffprobe, path string) []float64 {
+	t.Helper()
+	out, err := exec.Command(ffprobe, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time",
+		"-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	var pts []float64
+	for _, l := range strings.Fields(string(out)) {
+		v, err := strconv.ParseFloat(strings.TrimSuffix(l, ","), 64)
+		if err == nil {
+			pts = append(pts, v)
+		}
+	}
+	return pts
 }
