@@ -29,6 +29,9 @@ type Encoding struct {
 	// 0 means 16. Each video packet is a whole raw frame, so large values
 	// cost memory when ffmpeg reads faster than it encodes.
 	ThreadQueueSize int
+	// MaxRate and BufSize cap the video bitrate (x264's VBV), for an ingest
+	// that wants a constant rate; "" for none.
+	MaxRate, BufSize string
 }
 
 const (
@@ -63,6 +66,8 @@ func (e Encoding) Validate() error {
 		return bad("preset %q is not a libx264 preset name", e.Preset)
 	case e.VideoBitrate != "" && !bitrate.MatchString(e.VideoBitrate):
 		return bad("video bitrate %q (want e.g. 1500k or 2M)", e.VideoBitrate)
+	case e.MaxRate != "" && !bitrate.MatchString(e.MaxRate), e.BufSize != "" && !bitrate.MatchString(e.BufSize):
+		return bad("max rate %q or buffer size %q (want e.g. 3000k)", e.MaxRate, e.BufSize)
 	case e.AudioBitrate != "" && !bitrate.MatchString(e.AudioBitrate):
 		return bad("audio bitrate %q (want e.g. 64k)", e.AudioBitrate)
 	case e.ThreadQueueSize < 0:
@@ -193,6 +198,12 @@ func Args(e Encoding, videoPipe, audioPipe string, t Target) []string {
 	}
 	if e.AudioBitrate != "" {
 		out["b:a"] = e.AudioBitrate
+	}
+	if e.MaxRate != "" {
+		out["maxrate"] = e.MaxRate
+	}
+	if e.BufSize != "" {
+		out["bufsize"] = e.BufSize
 	}
 	if Output(t.Output).IsURL() {
 		// Live output cannot be seeked back to patch the header.

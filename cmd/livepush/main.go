@@ -143,6 +143,7 @@ func streamCommand(masker **orchestrator.Masker) *cli.Command {
 			&cli.IntFlag{Name: "channels", Value: 1, Usage: "audio output channels, 1 or 2 (e.g. --channels 2)"},
 			&cli.StringFlag{Name: "video-bitrate", Usage: "H.264 bitrate, ffmpeg's default (CRF 23) if unset (e.g. --video-bitrate 1500k)"},
 			&cli.StringFlag{Name: "audio-bitrate", Usage: "AAC bitrate, ffmpeg's default if unset (e.g. --audio-bitrate 64k)"},
+			&cli.StringFlag{Name: "platform", Usage: "what an ingest expects: youtube, twitch or generic (keyframes every 2 s, AAC 48 kHz stereo 128k, a constant video bitrate for --size); flags given win"},
 			&cli.StringFlag{Name: "preset", Value: "veryfast", Usage: "libx264 preset (e.g. --preset ultrafast)"},
 			&cli.BoolFlag{Name: "realtime", Value: true, Usage: "pace to the wall clock; --realtime=false renders as fast as ffmpeg can (file output)"},
 			&cli.BoolFlag{Name: "loop", Usage: "repeat the audio forever (stop with Ctrl-C or SIGTERM)"},
@@ -197,6 +198,9 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 	tls := orchestrator.TLS{Insecure: !c.Bool("tls-verify"), CAFile: c.String("tls-ca-file")}
 	if err := checkOutputs(outputs, tls, c.Bool("overwrite")); err != nil {
 		return bad(err)
+	}
+	for _, w := range preflight(enc, outputs) {
+		log.Warn("output settings: " + w)
 	}
 	if c.Bool("dry-run") {
 		for _, line := range dryRun(c.String("ffmpeg"), enc, outputs, tls, m) {
@@ -305,6 +309,9 @@ func encoding(c *cli.Context) (orchestrator.Encoding, error) {
 		Preset:       c.String("preset"),
 		VideoBitrate: c.String("video-bitrate"),
 		AudioBitrate: c.String("audio-bitrate"),
+	}
+	if err := applyPlatform(c, &e); err != nil {
+		return e, err
 	}
 	return e, e.Validate()
 }

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// dryRunOut runs livepush --dry-run in-process and returns its exit status,
+// the command lines and the log.
+func dryRunOut(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(append([]string{"livepush", "stream", "--dry-run", "--progress=false"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// --platform sets what the ingest expects, flags given win, and the
+// preflight warns once per output whose host is a platform when the
+// settings break what it documents.
+func TestPlatformPresetsAndPreflight(t *testing.T) {
+	const yt, tw = "rtmp://a.rtmp.youtube.com/live2/ytkey123", "rtmp://live.twitch.tv/app/live_9_twkey"
+	for _, tt := range []struct {
+		name     string
+		args     []string
+		want     []string // words of the encoder's command line
+		not      []string
+		warnings []string // one line each
+	}{
+		{"twitch preset", []string{"--platform", "twitch", "--size", "1280x720", "-o", tw},
+			[]string{"-g 50", "-ar 48000", "-ac 2", "-b:a 128k", "-b:v 3000k", "-maxrate 3000k", "-bufsize 6000k"}, nil, nil},
+		{"youtube preset, gop given", []string{"--platform", "youtube", "--gop", "250", "-o", yt},
+			[]string{"-g 250", "-ar 48000", "-b:v 1000k"}, nil,
+			[]string{"keyframes 10 s apart (YouTube: at most 4 s)"}},
+		{"youtube, the defaults", []string{"--audio-bitrate", "32k", "-o", yt},
+			[]string{"-g 1", "-ar 24000"}, []string{"-maxrate"},
+			[]string{"audio at 32 kbit/s (YouTube: at least 64), audio at 24000 Hz (YouTube: 44100 or 48000)"}},
+		{"twitch, bitrate given", []string{"--platform", "twitch", "--video-bitrate", "8000k", "-o", tw, "-o", yt},
+			[]string{"-b:v 8000k", "-maxrate 8000k", "-bufsize 16000k"}, nil,
+			[]string{"video at 8000k bit/s (Twitch: at most 6000k)"}},
+		{"another server, the defaults", []string{"-o", "rtmp://127.0.0.1/live/k"}, []string{"-g 1"}, []string{"-maxrate"}, nil},
+	} {
+		code, out, log := dryRunOut(t, tt.args...)
+		if code != 0 {
+			t.Errorf("%s: exit %d: %s", tt.name, code, log)
+			continue
+		}
+		enc := strings.SplitN(out, "\n", 2)[0]
+		for _, w := range tt.want {
+			if !strings.Contains(enc+" ", " "+w+" ") {
+				t.Errorf("%s: no %q in %s", tt.name, w, enc)
+			}
+		}
+		for _, w := range tt.not {
+			if strings.Contains(enc, w) {
+				t.Errorf("%s: %q in %s", tt.name, w, enc)
+			}
+		}
+		if got := strings.Count(log, "output settings:"); got != len(tt.warnings) {
+			t.Errorf("%s: %d warnings, want %d:\n%s", tt.name, got, len(tt.warnings), log)
+		}
+		for _, w := range tt.warnings {
+			if !strings.Contains(log, w) {
+				t.Errorf("%s: no warning %q in:\n%s", tt.name, w, log)
+			}
+		}
+		for _, key := range []string{"ytkey123", "twkey"} {
+			if strings.Contains(out+log, key) {
+				t.Errorf("%s: key %s shown", tt.name, key)
+			}
+		}
+	}
+	if code, _, log := dryRunOut(t, "--platform", "myspace", "-o", yt); code != 2 || !strings.Contains(log, `--platform "myspace"`) {
+		t.Errorf("unknown platform: exit %d: %s", code, log)
+	}
+}
