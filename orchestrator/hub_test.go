@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 // ffmpegFLV makes an FLV with ffmpeg: H.264 with a keyframe every gop
@@ -272,5 +273,52 @@ func TestRelayWriterCut(t *testing.T) {
 	}
 	if r.bytes.Load() != int64(out.buf.Len()) {
 		t.Errorf("bytes sent %d, written %d", r.bytes.Load(), out.buf.Len())
+	}
+}
+
+// A planned reconnect that is due waits for half a second of silence and
+// cuts at the next keyframe; with no silence, at the first keyframe after
+// its hard deadline.
+func TestRelayWriterPlannedCut(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		hardDue time.Duration
+		want    int64 // ts of the first tag not written
+	}{
+		{"in silence", time.Hour, 2000 + 520},
+		{"no silence in time", -time.Second, 40},
+	} {
+		h := newHub(0)
+		h.startRun(0)
+		h.add(&flvTag{kind: flvVideo, config: true, data: []byte{0x17, 0, 0, 0, 0}})
+		audio := func(ts int64, silent bool) *flvTag {
+			tg := mediaTag(flvAudio, ts, false, 40)
+			if silent {
+				tg.data = tg.data[:6]
+			}
+			return tg
+		}
+		// 2 s of speech, then silence, a keyframe every 40 ms.
+		for ts := int64(0); ts < 4000; ts += 40 {
+			h.add(mediaTag(flvVideo, ts, true, 50))
+			h.add(audio(ts, ts >= 2000))
+		}
+		h.close()
+		logs := newLogRecorder()
+		r := &relay{sup: &Supervisor{hub: h}, log: slog.New(recordHandler{l: logs})}
+		w := &relayWriter{hub: h, relay: r, stop: make(chan struct{}),
+			due: time.Now().Add(-time.Second), hardDue: time.Now().Add(tt.hardDue)}
+		var out bytes.Buffer
+		if err := w.run(&out, 0); !errors.Is(err, errPlanned) {
+			t.Fatalf("%s: %v, want errPlanned", tt.name, err)
+		}
+		got, _, _ := h.read(w.next, nil, 1)
+		if len(got) != 1 || got[0].ts != tt.want || got[0].kind != flvVideo {
+			t.Errorf("%s: next session starts at %+v, want the keyframe at %d ms", tt.name, got, tt.want)
+		}
+		tags := readAllTags(t, out.Bytes())
+		if last := tags[len(tags)-1]; last.ts >= tt.want {
+			t.Errorf("%s: the session went on to %d ms", tt.name, last.ts)
+		}
 	}
 }

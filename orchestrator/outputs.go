@@ -36,8 +36,11 @@ func (k EventKind) String() string {
 // cmd.ExtraFiles.
 const hubPipe = "pipe:3"
 
-// multi reports whether the stream has several outputs, fed from the hub.
-func (c *Config) multi() bool { return len(c.Outputs) > 1 }
+// multi reports whether the outputs are fed from the hub: there are
+// several, or they reconnect as planned.
+func (c *Config) multi() bool {
+	return len(c.Outputs) > 1 || c.ReconnectEvery > 0 && len(c.Outputs) > 0
+}
 
 // withOutputs merges the secrets of every output into m.
 func withOutputs(m *Masker, outputs []string) *Masker {

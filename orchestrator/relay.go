@@ -104,6 +104,10 @@ type relayRun struct {
 	fatal     bool  // no restart mends it
 	up        time.Duration
 	confirmed int64 // hub timestamp confirmed, ms; -1 none
+	// planned: the session ended for a planned reconnect, cleanly; the
+	// next starts at next.
+	planned bool
+	next    int64
 }
 
 // run supervises the relay until the hub ends or ctx is done: each failed
@@ -113,13 +117,28 @@ func (r *relay) run(ctx context.Context) {
 	cfg := r.sup.cfg
 	delay := cfg.RestartDelay
 	resume := int64(-1) // hub timestamp to resume at; -1: at the newest keyframe
+	next := int64(-1)   // where a planned reconnect goes on; -1: none
 	for n := 1; ; n++ {
 		r.setState(OutputStarting)
-		res := r.runOnce(ctx, n, r.startSeq(resume))
+		seq := next
+		if seq < 0 {
+			seq = r.startSeq(resume)
+		}
+		res := r.runOnce(ctx, n, seq)
+		next = -1
 		if res.confirmed >= 0 {
 			resume = res.confirmed - cfg.ResumeMargin.Milliseconds()
 		}
 		wasUp := r.since.Swap(0) != 0
+		if res.planned && ctx.Err() == nil {
+			r.reconnects.Add(1)
+			next = res.next
+			if wasUp {
+				r.sup.notifyOutput(EventOutputDown, r.masked, "planned reconnect")
+			}
+			r.log.Info("output reconnecting as planned", "attempt", n, "after", res.up.Round(time.Second))
+			continue
+		}
 		switch {
 		case res.err == nil || ctx.Err() != nil:
 			r.setState(OutputStopped)
@@ -281,6 +300,10 @@ func (r *relay) runOnce(ctx context.Context, n int, seq int64) relayRun {
 	log.Info("output ffmpeg started", "attempt", n, "pid", c.pid())
 
 	w := &relayWriter{hub: r.sup.hub, relay: r, stop: c.done}
+	if every := cfg.ReconnectEvery; every > 0 {
+		w.due = time.Now().Add(every)
+		w.hardDue = w.due.Add(plannedDelay(every))
+	}
 	w.start.Store(-1)
 	w.last.Store(-1)
 	written := make(chan error, 1)
@@ -355,6 +378,8 @@ wait:
 	case exitErr != nil:
 		res.err = fmt.Errorf("%w: %s", exitErr, orUnknown(c.lastError()))
 		res.fatal = permanent(c.lastError(), out, cfg.Live)
+	case errors.Is(wErr, errPlanned):
+		res.planned, res.next = true, w.next
 	case !errors.Is(wErr, io.EOF) && ctx.Err() == nil:
 		res.err = fmt.Errorf("output ffmpeg exited before the stream ended")
 	}
@@ -371,7 +396,27 @@ type relayWriter struct {
 	start, last atomic.Int64
 	active      atomic.Int64 // Unix nanoseconds when a write last began
 	busy        atomic.Bool  // a write has not returned
+
+	// A planned reconnect ends the session at the first keyframe after due
+	// that follows minSilence of silence, or at the first after hardDue;
+	// next is then where the next session starts. Zero: never.
+	due, hardDue time.Time
+	next         int64
 }
+
+// errPlanned ends a writer for a planned reconnect.
+var errPlanned = errors.New("planned reconnect")
+
+// minSilence is how much silence precedes a planned reconnect's cut, so
+// that it falls between words.
+const minSilence = 500
+
+// silentAAC reports an AAC frame of digital silence: ffmpeg's encoder
+// makes them 4-6 bytes, while even a -60 dB tone takes over 30.
+func silentAAC(t *flvTag) bool { return len(t.data)-2 <= 16 }
+
+// plannedDelay is how long a planned reconnect waits for silence at most.
+func plannedDelay(every time.Duration) time.Duration { return min(every/4, 10*time.Minute) }
 
 // relayBatch is how much FLV is gathered before it is written.
 const relayBatch = 32 << 10
@@ -383,6 +428,7 @@ func (w *relayWriter) run(out io.Writer, seq int64) error {
 	buf := append(make([]byte, 0, 2*relayBatch), flvHeader...)
 	var cur *flvInit
 	var tags []hubTag
+	silentFrom, media := int64(-1), false
 	flush := func() error {
 		if len(buf) == 0 {
 			return nil
@@ -422,7 +468,24 @@ func (w *relayWriter) run(out io.Writer, seq int64) error {
 			}
 			continue
 		}
-		for _, t := range tags {
+		now := time.Now()
+		for i, t := range tags {
+			if !w.due.IsZero() && media && t.kind == flvVideo && t.key && now.After(w.due) &&
+				(silentFrom >= 0 && t.ts-silentFrom >= minSilence || now.After(w.hardDue)) {
+				w.next = seq + int64(i)
+				if err := flush(); err != nil {
+					return err
+				}
+				return errPlanned
+			}
+			media = true
+			if t.kind == flvAudio {
+				if !silentAAC(t.flvTag) {
+					silentFrom = -1
+				} else if silentFrom < 0 {
+					silentFrom = t.ts
+				}
+			}
 			if t.init != cur {
 				for _, it := range t.init.tags() {
 					if cur == nil || it.kind != flvScript && it != cur.video && it != cur.audio {

@@ -233,3 +233,56 @@ func probePTS(t *testing.T, ffprobe, path string) []float64 {
 	}
 	return pts
 }
+
+// A planned reconnect ends each session after ReconnectEvery, at a
+// keyframe in silence, and the next one goes on from there: one output
+// written as several files that hold every frame once between them.
+func TestRelayReconnectEvery(t *testing.T) {
+	skipShort(t, "real ffmpeg")
+	ffprobe := requireTool(t, "ffprobe")
+	h := newHarness(t)
+	ctx, _ := h.context(60 * time.Second)
+	out := filepath.Join(h.dir, "a.flv")
+	cfg := relayTestConfig(t, h)
+	cfg.Output = out
+	cfg.ReconnectEvery = 2 * time.Second
+	cfg.Frames = 7 * 25
+	var downs []Event
+	cfg.Notify = func(e Event) {
+		if e.Kind == EventOutputDown {
+			downs = append(downs, e)
+		}
+	}
+	sup, res := h.start(ctx, cfg)
+	if r := h.waitRun(res, 40*time.Second); r.err != nil {
+		t.Fatalf("Run: %v; log:\n%s", r.err, h.dump())
+	}
+	planned := len(h.logs.with("output reconnecting as planned", nil))
+	if planned < 2 {
+		t.Fatalf("%d planned reconnects in 7 s every 2 s; log:\n%s", planned, h.dump())
+	}
+	total := 0
+	for k := 0; k <= planned; k++ {
+		f := out
+		if k > 0 {
+			f = filepath.Join(h.dir, fmt.Sprintf("a.%d.flv", k))
+		}
+		total += probeVideoPackets(t, ffprobe, f)
+	}
+	if int64(total) != cfg.Frames {
+		t.Errorf("%d sessions hold %d frames, want %d, each once", planned+1, total, cfg.Frames)
+	}
+	if st := sup.Outputs()[0]; st.Reconnects != planned || st.LastError != "" {
+		t.Errorf("status %+v", st)
+	}
+	n := 0
+	for _, e := range downs {
+		if e.Err == "planned reconnect" {
+			n++
+		}
+	}
+	// And one at the end of the stream.
+	if n != planned || len(downs) != planned+1 {
+		t.Errorf("output_down events %+v, want %d planned and the last", downs, planned)
+	}
+}

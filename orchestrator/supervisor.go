@@ -63,6 +63,11 @@ type Config struct {
 	// HubBytes bounds the encoded media kept for outputs that fall behind
 	// or come back (DefaultHubBytes).
 	HubBytes int
+	// ReconnectEvery, if set, ends each output's publish session after this
+	// long and starts a new one at once, at a keyframe in silence when one
+	// comes soon: for ingests that end a broadcast after a while. Even one
+	// output then goes through the hub.
+	ReconnectEvery time.Duration
 	// Realtime paces frames to the wall clock; without it ffmpeg is fed as
 	// fast as it reads (rendering to a file).
 	Realtime bool
@@ -121,6 +126,9 @@ func (c *Config) setDefaults() {
 	}
 	if len(c.Outputs) == 1 && c.Output == "" {
 		c.Output = c.Outputs[0]
+	}
+	if c.ReconnectEvery > 0 && len(c.Outputs) == 0 && c.Output != "" {
+		c.Outputs = []string{c.Output}
 	}
 	if c.Masker == nil {
 		c.Masker = NewMasker(c.Output, false)

@@ -156,6 +156,7 @@ func streamCommand(masker **orchestrator.Masker) *cli.Command {
 			&cli.DurationFlag{Name: "stale-timeout", Value: 10 * time.Second, Usage: "restart ffmpeg when it makes no progress for this long (e.g. --stale-timeout 20s)"},
 			&cli.DurationFlag{Name: "restart-delay", Value: 500 * time.Millisecond, Usage: "first delay before restarting a failed ffmpeg; doubles on each failure (e.g. --restart-delay 1s)"},
 			&cli.DurationFlag{Name: "restart-max-delay", Value: 5 * time.Second, Usage: "longest delay between restarts (e.g. --restart-max-delay 30s)"},
+			&cli.DurationFlag{Name: "reconnect-every", Usage: "end each output's publish session after this long and start a new one at once, between words when speech allows (e.g. --reconnect-every 47h: Twitch ends a broadcast after 48 h)"},
 			&cli.IntFlag{Name: "max-restarts", Value: 0, Usage: "give up after this many restarts in a row, 0 for never (e.g. --max-restarts 10)"},
 			&cli.BoolFlag{Name: "live", Usage: "stream without end: the picture and silence between utterances, speech queued over the control API (--audio optional)"},
 			&cli.StringFlag{Name: "control", Value: defaultControl, Usage: "live mode's control API `ADDRESS` (host:port), or off; other than loopback only with --control-token"},
@@ -199,11 +200,14 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 	if err := checkOutputs(outputs, tls, c.Bool("overwrite")); err != nil {
 		return bad(err)
 	}
+	if c.IsSet("reconnect-every") && c.Duration("reconnect-every") <= 0 {
+		return bad(errors.New("--reconnect-every must be positive"))
+	}
 	for _, w := range preflight(enc, outputs) {
 		log.Warn("output settings: " + w)
 	}
 	if c.Bool("dry-run") {
-		for _, line := range dryRun(c.String("ffmpeg"), enc, outputs, tls, m) {
+		for _, line := range dryRun(c.String("ffmpeg"), enc, outputs, tls, m, c.Duration("reconnect-every") > 0) {
 			fmt.Fprintln(c.App.Writer, line)
 		}
 		return nil
@@ -288,6 +292,7 @@ func supervisorConfig(c *cli.Context, output string, tls orchestrator.TLS, enc o
 		RestartDelay:    c.Duration("restart-delay"),
 		RestartMaxDelay: c.Duration("restart-max-delay"),
 		MaxRestarts:     c.Int("max-restarts"),
+		ReconnectEvery:  c.Duration("reconnect-every"),
 		Abort:           abort,
 		Logger:          log,
 		Masker:          m,

@@ -86,9 +86,10 @@ func checkOutputs(outputs []string, tls orchestrator.TLS, overwrite bool) error 
 }
 
 // dryRun is the command line of each ffmpeg livepush would start: the one
-// that publishes, or with several outputs the encoder and each output's.
-func dryRun(ffmpeg string, enc orchestrator.Encoding, outputs []string, tls orchestrator.TLS, m *orchestrator.Masker) []string {
-	if len(outputs) == 1 {
+// that publishes, or with several outputs (or planned reconnects) the
+// encoder and each output's.
+func dryRun(ffmpeg string, enc orchestrator.Encoding, outputs []string, tls orchestrator.TLS, m *orchestrator.Masker, relayed bool) []string {
+	if len(outputs) == 1 && !relayed {
 		return []string{orchestrator.DryRunCommand(ffmpeg, enc, orchestrator.Target{Output: outputs[0], TLS: tls}, m)}
 	}
 	return orchestrator.DryRunCommands(ffmpeg, enc, outputs, tls, m)

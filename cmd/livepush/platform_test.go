@@ -74,3 +74,18 @@ func TestPlatformPresetsAndPreflight(t *testing.T) {
 		t.Errorf("unknown platform: exit %d: %s", code, log)
 	}
 }
+
+// --reconnect-every sends even one output through the hub: the dry run
+// shows the encoder and the output's ffmpeg; a zero or negative one is
+// bad input.
+func TestReconnectEveryFlag(t *testing.T) {
+	code, out, log := dryRunOut(t, "--reconnect-every", "47h", "-o", "rtmp://127.0.0.1/live/k")
+	if lines := nonEmptyLines(out); code != 0 || len(lines) != 2 || !strings.HasSuffix(lines[0], " pipe:3") ||
+		!strings.Contains(lines[1], "-i pipe:0") {
+		t.Errorf("exit %d, commands:\n%s\n%s", code, out, log)
+	}
+	if code, _, log := dryRunOut(t, "--reconnect-every", "0s", "-o", "rtmp://127.0.0.1/live/k"); code != 2 ||
+		!strings.Contains(log, "--reconnect-every must be positive") {
+		t.Errorf("--reconnect-every 0s: exit %d: %s", code, log)
+	}
+}
