@@ -15,8 +15,6 @@
 # BENCH_PORT (first port to try, 19560), BENCH_KEEP=1 (keep the work directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-. scripts/lib.sh
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin"
 
 SIZES=${BENCH_SIZES:-"1280x720 256x256"}
@@ -33,7 +31,7 @@ WORK=$(mktemp -d /tmp/bench-outputs.XXXXXX)
 NGX="$WORK/nginx"
 cleanup() {
 	bash scripts/nginx-rtmp.sh stop "$NGX" >/dev/null 2>&1 || true
-	[ "${BENCH_KEEP:-0}" = 1 ] && say "kept $WORK" || rm -rf "$WORK"
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then say "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
@@ -69,7 +67,29 @@ tree_ticks() {
 		}' /proc/[0-9]*/stat 2>/dev/null
 }
 
-# run SIZE N: CPU % (of one core) of a stream to N outputs, from WARM to DUR seconds.
+# tree_rss_mb PID: the memory of PID and all its descendants now, in MiB: the sum of their PSS, so
+# that the pages of ffmpeg's libraries they share count once.
+tree_rss_mb() {
+	local p s=0 kb
+	for p in "$1" $(tree_pids "$1"); do
+		kb=$(awk '/^Pss:/{print $2}' /proc/"$p"/smaps_rollup 2>/dev/null) || kb=0
+		s=$((s + ${kb:-0}))
+	done
+	awk -v s="$s" 'BEGIN { printf "%.0f\n", s / 1024 }'
+}
+
+# tree_pids PID: the descendants of PID.
+tree_pids() {
+	awk -v root="$1" 'FNR == 1 { line = $0; sub(/^.*\) /, "", line); split(line, f, " ");
+		pid = FILENAME; sub("/proc/", "", pid); sub("/stat", "", pid); ppid[pid] = f[2] }
+		END { in_tree[root] = 1
+			for (changed = 1; changed; ) { changed = 0
+				for (p in ppid) if (!(p in in_tree) && (ppid[p] in in_tree)) { in_tree[p] = 1; changed = 1 } }
+			for (p in in_tree) if (p != root) print p }' /proc/[0-9]*/stat 2>/dev/null
+}
+
+# run SIZE N: CPU % (of one core) of a stream to N outputs, from WARM to DUR seconds, and the tree's
+# resident memory (MiB) at the end.
 run() {
 	local size=$1 n=$2 args=() i
 	for i in $(seq 1 "$n"); do args+=(-o "rtmp://127.0.0.1:$PORT/live/b$n-$i-$RANDOM"); done
@@ -83,24 +103,27 @@ run() {
 	sleep $((DUR - WARM))
 	b=$(tree_ticks $pid)
 	t1=$EPOCHREALTIME
+	local rss
+	rss=$(tree_rss_mb $pid)
 	kill -INT $pid
 	wait $pid || true
-	awk -v a="$a" -v b="$b" -v t0="$t0" -v t1="$t1" -v tck="$TCK" 'BEGIN { printf "%.1f\n", 100 * (b - a) / tck / (t1 - t0) }'
+	awk -v a="$a" -v b="$b" -v t0="$t0" -v t1="$t1" -v tck="$TCK" -v rss="$rss" 'BEGIN { printf "%.1f %s\n", 100 * (b - a) / tck / (t1 - t0), rss }'
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-echo "| size | 1 output CPU % | 3 outputs CPU % | ratio (median of rounds) | target |"
-echo "| --- | --- | --- | --- | --- |"
+echo "| size | 1 output CPU % | 3 outputs CPU % | ratio (median of rounds) | target | memory, 1 / 3 outputs (MiB PSS) |"
+echo "| --- | --- | --- | --- | --- | --- |"
 for size in $SIZES; do
-	one=() three=() ratios=()
+	one=() three=() ratios=() mem1=() mem3=()
 	for r in $(seq 1 "$ROUNDS"); do
 		if [ $((r % 2)) = 1 ]; then
-			x=$(run "$size" 1); y=$(run "$size" 3)
+			read -r x xm < <(run "$size" 1); read -r y ym < <(run "$size" 3)
 		else
-			y=$(run "$size" 3); x=$(run "$size" 1)
+			read -r y ym < <(run "$size" 3); read -r x xm < <(run "$size" 1)
 		fi
-		say "$size round $r: 1 output $x %, 3 outputs $y % (load $(cut -d' ' -f1-3 /proc/loadavg))"
+		mem1+=("$xm"); mem3+=("$ym")
+		say "$size round $r: 1 output $x % ${xm} MiB PSS, 3 outputs $y % ${ym} MiB PSS (load $(cut -d' ' -f1-3 /proc/loadavg))"
 		one+=("$x"); three+=("$y")
 		ratios+=("$(awk -v x="$x" -v y="$y" 'BEGIN { printf "%.3f", y / x }')")
 	done
@@ -109,5 +132,5 @@ for size in $SIZES; do
 	mr=$(printf '%s\n' "${ratios[@]}" | median)
 	tgt="(context)"
 	[ "$size" = 1280x720 ] && tgt="<= 1.15"
-	echo "| $size | $m1 | $m3 | $mr | $tgt |"
+	echo "| $size | $m1 | $m3 | $mr | $tgt | $(printf '%s\n' "${mem1[@]}" | median) / $(printf '%s\n' "${mem3[@]}" | median) |"
 done
