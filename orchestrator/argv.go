@@ -107,7 +107,7 @@ type Output string
 // It reads the scheme only, so that a malformed URL is still no file name.
 func (o Output) IsURL() bool {
 	p, ok := splitURL(string(o), true)
-	return ok && isRTMP(p.scheme)
+	return ok && (isRTMP(p.scheme) || isSRT(p.scheme))
 }
 
 // Validate checks a URL's scheme, host, port and stream name, or that a
@@ -205,7 +205,7 @@ func Args(e Encoding, videoPipe, audioPipe string, t Target) []string {
 	if e.BufSize != "" {
 		out["bufsize"] = e.BufSize
 	}
-	if Output(t.Output).IsURL() {
+	if Output(t.Output).IsURL() && format == "flv" {
 		// Live output cannot be seeked back to patch the header.
 		out["flvflags"] = "no_duration_filesize"
 	}

@@ -531,7 +531,7 @@ func RelayArgs(t Target) []string {
 			args = append(args, "-"+k, v)
 		}
 	}
-	if Output(t.Output).IsURL() {
+	if Output(t.Output).IsURL() && format == "flv" {
 		args = append(args, "-flvflags", "no_duration_filesize")
 	}
 	if isRTMPS(t.Output) {

@@ -131,7 +131,7 @@ func streamCommand(masker **orchestrator.Masker) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "image", Usage: "still `PATH`: PNG, JPEG, GIF, BMP or TIFF, EXIF orientation honoured (e.g. --image face.png)"},
 			&cli.StringFlag{Name: "audio", Usage: "speech WAV `PATH`: PCM 8/16/24/32-bit or float, any rate and channels (e.g. --audio hello.wav)"},
-			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, EnvVars: []string{"LIVEPUSH_OUTPUT"}, Usage: "rtmp:// or rtmps:// `URL`, or a file: .flv, .mp4, .mov, .mkv, .ts or .m2ts (e.g. -o rtmp://host/live/KEY or -o out.mp4); give -o once per output (LIVEPUSH_OUTPUT: one a line) to encode once and push to each, every output restarted alone"},
+			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, EnvVars: []string{"LIVEPUSH_OUTPUT"}, Usage: "rtmp://, rtmps:// or srt:// (MPEG-TS) `URL`, or a file: .flv, .mp4, .mov, .mkv, .ts or .m2ts (e.g. -o rtmp://host/live/KEY or -o out.mp4); give -o once per output (LIVEPUSH_OUTPUT: one a line) to encode once and push to each, every output restarted alone"},
 			&cli.BoolFlag{Name: "overwrite", Aliases: []string{"y"}, Usage: "replace the output file if it exists"},
 			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "check an rtmps server's certificate and name against the system's CAs; --tls-verify=false for a private server (the key is then open to whoever poses as the server)"},
 			&cli.StringFlag{Name: "tls-ca-file", Usage: "PEM bundle `PATH` of the CAs to trust for an rtmps server instead of the system's (e.g. --tls-ca-file private-ca.pem)"},

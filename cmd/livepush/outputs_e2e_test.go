@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -132,5 +135,45 @@ func TestE2EOutputsUnknownScheme(t *testing.T) {
 	}
 	if s := p.Stderr.String(); !strings.Contains(s, `scheme "udp" not supported`) || strings.Contains(s, "KEY") {
 		t.Errorf("stderr: %s", s)
+	}
+}
+
+// TestE2EOutputsSRT: an srt:// output (MPEG-TS over SRT) next to a file:
+// an ffmpeg SRT listener receives H.264 and AAC, the file the whole
+// stream, and the streamid shows nowhere.
+func TestE2EOutputsSRT(t *testing.T) {
+	t.Parallel()
+	needTools(t, false)
+	dir := t.TempDir()
+	port := freePort(t)
+	got := filepath.Join(dir, "srt.ts")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	listener := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "mpegts",
+		"-i", fmt.Sprintf("srt://127.0.0.1:%d?mode=listener", port), "-c", "copy", got)
+	var lerr lockedBuffer
+	listener.Stderr = &lerr
+	if err := listener.Start(); err != nil {
+		t.Fatal(err)
+	}
+	img := makeQuadPNG(t, filepath.Join(dir, "quad.png"), 64)
+	wav := makeToneWAV(t, filepath.Join(dir, "tone.wav"), 440, 4, 24000, 1)
+	file := filepath.Join(dir, "out.flv")
+	p := startLivepush(t, lpOpts{}, "stream", "--image", img, "--audio", wav, "-o", file,
+		"-o", fmt.Sprintf("srt://127.0.0.1:%d?streamid=srtsecret42", port), "--restart-delay", "200ms")
+	p.ExpectExit(0, 40*time.Second)
+	if err := listener.Wait(); err != nil {
+		t.Fatalf("SRT listener: %v: %s", err, lerr.String())
+	}
+	info := ffprobe(t, got)
+	if v, a := info.Stream("video"), info.Stream("audio"); v == nil || a == nil || v.CodecName != "h264" || a.CodecName != "aac" {
+		t.Fatalf("SRT listener got %+v", info)
+	}
+	if d := info.Duration(); d < 2 {
+		t.Errorf("SRT listener got %.2f s", d)
+	}
+	checkRecording(t, file, streamWant{W: 256, H: 256, FPS: 25, GOP: 1, Rate: 24000, Channels: 1, Dur: 4})
+	if strings.Contains(p.Stderr.String(), "srtsecret42") {
+		t.Errorf("the streamid is in the log:\n%s", p.Stderr.String())
 	}
 }
