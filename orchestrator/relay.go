@@ -325,6 +325,7 @@ func (r *relay) runOnce(ctx context.Context, n int, seq int64) relayRun {
 		wErr    error
 		wDone   = written
 		publish = c.published
+		abortC  = cfg.Abort
 		upAt    time.Time
 		ticker  = time.NewTicker(max(min(cfg.StaleTimeout/4, time.Second), time.Millisecond))
 	)
@@ -349,6 +350,9 @@ wait:
 			r.sup.notifyOutput(EventOutputUp, r.masked, "")
 		case wErr = <-wDone:
 			wDone = nil
+		case <-abortC:
+			abortC = nil
+			kill(errors.New("aborted"))
 		case now := <-ticker.C:
 			confirm()
 			if msg := c.lastError(); !refused && invalidCommand(msg) {

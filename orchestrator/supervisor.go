@@ -97,7 +97,9 @@ type Config struct {
 	// most one chunk ahead of the wall clock.
 	Live bool
 	// Notify, if set, is told of every change of state and every restart,
-	// from the goroutine that runs Run; it must return quickly.
+	// from the goroutine that runs Run, and of each output of several going
+	// up or down, from that output's goroutine; one call at a time. It must
+	// return quickly.
 	Notify func(Event)
 
 	Logger *slog.Logger // nil: discard
