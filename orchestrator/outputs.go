@@ -73,8 +73,8 @@ func (s *Supervisor) Outputs() []OutputStatus {
 	return out
 }
 
-func (s *Supervisor) notifyOutput(k EventKind, output, err string) {
-	s.notify(Event{Kind: k, State: s.State(), Output: output, Err: err})
+func (s *Supervisor) notifyOutput(k EventKind, r *relay, err string) {
+	s.notify(Event{Kind: k, State: s.State(), Output: r.masked, OutputN: r.n, Err: err})
 }
 
 // startRelays starts one relay per output. The returned function ends the

@@ -62,6 +62,7 @@ const probeEvery = 200 * time.Millisecond
 // the hub gives it to its destination, fed by its own writer goroutine.
 type relay struct {
 	sup    *Supervisor
+	n      int // from 1, in the order given: masked URLs can be alike
 	output string
 	masked string
 	log    *slog.Logger
@@ -74,9 +75,9 @@ type relay struct {
 	lastErr    atomic.Pointer[string]
 }
 
-func newRelay(s *Supervisor, output string) *relay {
-	r := &relay{sup: s, output: output, masked: s.cfg.Masker.Mask(output)}
-	r.log = s.cfg.Logger.With("output", r.masked)
+func newRelay(s *Supervisor, n int, output string) *relay {
+	r := &relay{sup: s, n: n, output: output, masked: s.cfg.Masker.Mask(output)}
+	r.log = s.cfg.Logger.With("output", r.masked, "output_n", n)
 	r.confirmed.Store(-1)
 	return r
 }
@@ -134,7 +135,7 @@ func (r *relay) run(ctx context.Context) {
 			r.reconnects.Add(1)
 			next = res.next
 			if wasUp {
-				r.sup.notifyOutput(EventOutputDown, r.masked, "planned reconnect")
+				r.sup.notifyOutput(EventOutputDown, r, "planned reconnect")
 			}
 			r.log.Info("output reconnecting as planned", "attempt", n, "after", res.up.Round(time.Second))
 			continue
@@ -143,7 +144,7 @@ func (r *relay) run(ctx context.Context) {
 		case res.err == nil || ctx.Err() != nil:
 			r.setState(OutputStopped)
 			if wasUp {
-				r.sup.notifyOutput(EventOutputDown, r.masked, "")
+				r.sup.notifyOutput(EventOutputDown, r, "")
 			}
 			r.log.Info("output finished")
 			return
@@ -151,7 +152,7 @@ func (r *relay) run(ctx context.Context) {
 		msg := cfg.Masker.Mask(res.err.Error())
 		r.lastErr.Store(&msg)
 		if wasUp {
-			r.sup.notifyOutput(EventOutputDown, r.masked, msg)
+			r.sup.notifyOutput(EventOutputDown, r, msg)
 		}
 		if res.fatal {
 			r.setState(OutputFailed)
@@ -347,7 +348,7 @@ wait:
 			r.since.Store(upAt.UnixNano())
 			r.setState(OutputUp)
 			log.Info("output up", "attempt", n)
-			r.sup.notifyOutput(EventOutputUp, r.masked, "")
+			r.sup.notifyOutput(EventOutputUp, r, "")
 		case wErr = <-wDone:
 			wDone = nil
 		case <-abortC:

@@ -165,6 +165,7 @@ type Supervisor struct {
 type Event struct {
 	Kind    EventKind
 	Output  string // EventOutputUp and EventOutputDown: the output, masked
+	OutputN int    // and its number, from 1, in the order given
 	State   State  // the state entered; for an output's event, the stream's state
 	Restart bool   // ffmpeg failed and will be started again
 	Attempt int    // the ffmpeg run it concerns, from 1
@@ -248,8 +249,8 @@ func New(cfg Config) (*Supervisor, error) {
 	}
 	if cfg.multi() {
 		s.hub = newHub(cfg.HubBytes)
-		for _, o := range cfg.Outputs {
-			s.relays = append(s.relays, newRelay(s, o))
+		for i, o := range cfg.Outputs {
+			s.relays = append(s.relays, newRelay(s, i+1, o))
 		}
 	}
 	s.state.Store(int32(StateStarting))

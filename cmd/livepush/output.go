@@ -97,8 +97,8 @@ func dryRun(ffmpeg string, enc orchestrator.Encoding, outputs []string, tls orch
 
 // logOutputs says, at the end of a stream with several outputs, how each fared.
 func logOutputs(log *slog.Logger, outs []orchestrator.OutputStatus) {
-	for _, o := range outs {
-		log.Info("output", "url", o.URL, "state", o.State, "reconnects", o.Reconnects, "bytes_sent", o.BytesSent,
+	for i, o := range outs {
+		log.Info("output", "url", o.URL, "output_n", i+1, "state", o.State, "reconnects", o.Reconnects, "bytes_sent", o.BytesSent,
 			"last_error", o.LastError)
 	}
 }
