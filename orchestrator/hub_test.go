@@ -322,3 +322,55 @@ func TestRelayWriterPlannedCut(t *testing.T) {
 		}
 	}
 }
+
+// Behind the live edge, a live output leaves out silence, past its first
+// half second, until it has caught up: timestamps run on without a gap,
+// and no sound is left out.
+func TestRelayWriterCatchUp(t *testing.T) {
+	h := newHub(0)
+	h.startRun(0)
+	h.add(&flvTag{kind: flvVideo, config: true, data: []byte{0x17, 0, 0, 0, 0}})
+	for ts := int64(0); ts < 4000; ts += 40 {
+		h.add(mediaTag(flvVideo, ts, true, 50))
+		a := mediaTag(flvAudio, ts, false, 40)
+		if ts >= 1000 && ts < 3000 {
+			a.data = a.data[:6]
+		}
+		h.add(a)
+	}
+	h.close()
+	r := &relay{sup: &Supervisor{hub: h}, log: slog.New(slog.DiscardHandler)}
+	w := &relayWriter{hub: h, relay: r, stop: make(chan struct{}), catchUp: true}
+	var out bytes.Buffer
+	if err := w.run(&out, 0); !errors.Is(err, io.EOF) {
+		t.Fatal(err)
+	}
+	var video []int64
+	loud := 0
+	for _, tg := range readAllTags(t, out.Bytes())[1:] {
+		switch {
+		case tg.kind == flvVideo:
+			video = append(video, tg.ts)
+		case !silentAAC(tg):
+			loud++
+		}
+	}
+	for i := 1; i < len(video); i++ {
+		if video[i]-video[i-1] != 40 {
+			t.Fatalf("video %d ms after %d: %v", video[i], video[i-1], video)
+		}
+	}
+	if len(video) != 100-37 || loud != 50 {
+		t.Errorf("%d video frames (want 63: 1480 ms of silence left out), %d loud audio frames (want all 50)", len(video), loud)
+	}
+	if got := r.owed.Load(); got != 3960-1480 {
+		t.Errorf("still owed %d ms, want %d", got, 3960-1480)
+	}
+	// The hub timestamp of what ffmpeg confirms, across the cut.
+	if got := w.hubAt(1520); got != 3000 {
+		t.Errorf("hubAt(1520) = %d, want 3000", got)
+	}
+	if got := w.hubAt(1000); got != 1000 {
+		t.Errorf("hubAt(1000) = %d, want 1000", got)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -72,6 +73,7 @@ type relay struct {
 	reconnects atomic.Int64
 	bytes      atomic.Int64
 	confirmed  atomic.Int64 // hub timestamp its ffmpeg confirmed, ms; -1 none
+	owed       atomic.Int64 // ms its viewers are behind what it sent, from a resume
 	lastErr    atomic.Pointer[string]
 }
 
@@ -92,7 +94,7 @@ func (r *relay) status() OutputStatus {
 		st.LastError = *e
 	}
 	if live, c := r.sup.hub.live(), r.confirmed.Load(); live >= 0 {
-		st.Delay = time.Duration(live-max(c, 0)) * time.Millisecond
+		st.Delay = time.Duration(live-max(c, 0)+r.owed.Load()) * time.Millisecond
 	}
 	return st
 }
@@ -300,7 +302,7 @@ func (r *relay) runOnce(ctx context.Context, n int, seq int64) relayRun {
 	}
 	log.Info("output ffmpeg started", "attempt", n, "pid", c.pid())
 
-	w := &relayWriter{hub: r.sup.hub, relay: r, stop: c.done}
+	w := &relayWriter{hub: r.sup.hub, relay: r, stop: c.done, catchUp: cfg.Live}
 	if every := cfg.ReconnectEvery; every > 0 {
 		w.due = time.Now().Add(every)
 		w.hardDue = w.due.Add(plannedDelay(every))
@@ -315,7 +317,7 @@ func (r *relay) runOnce(ctx context.Context, n int, seq int64) relayRun {
 	}()
 	confirm := func() {
 		if conf := c.confirmed(); conf >= 0 && w.start.Load() >= 0 {
-			ts := min(w.start.Load()+conf.Milliseconds(), w.last.Load())
+			ts := min(w.hubAt(w.start.Load()+conf.Milliseconds()), w.last.Load())
 			res.confirmed = ts
 			r.confirmed.Store(ts)
 		}
@@ -402,11 +404,40 @@ type relayWriter struct {
 	active      atomic.Int64 // Unix nanoseconds when a write last began
 	busy        atomic.Bool  // a write has not returned
 
+	// catchUp leaves out stretches of silence while the output's viewers
+	// are behind the live edge, by owed ms; offset is what has been left
+	// out, and breaks where it grew, on the output's timeline.
+	catchUp bool
+	owed    int64
+	offset  int64
+	mu      sync.Mutex
+	breaks  []tsBreak
+
 	// A planned reconnect ends the session at the first keyframe after due
 	// that follows minSilence of silence, or at the first after hardDue;
 	// next is then where the next session starts. Zero: never.
 	due, hardDue time.Time
 	next         int64
+}
+
+// caughtUp is how close to the live edge, in ms, an output that catches
+// up is said to have.
+const caughtUp = 100
+
+// tsBreak says that from output timestamp out on, the hub's is out+offset.
+type tsBreak struct{ out, offset int64 }
+
+// hubAt is the hub timestamp of output timestamp out.
+func (w *relayWriter) hubAt(out int64) int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	off := int64(0)
+	for _, b := range w.breaks {
+		if out >= b.out {
+			off = b.offset
+		}
+	}
+	return out + off
 }
 
 // errPlanned ends a writer for a planned reconnect.
@@ -433,6 +464,9 @@ func (w *relayWriter) run(out io.Writer, seq int64) error {
 	buf := append(make([]byte, 0, 2*relayBatch), flvHeader...)
 	var cur *flvInit
 	var tags []hubTag
+	// held is a stretch from a keyframe in silence that may be left out,
+	// kept until the next keyframe tells whether it all was silent.
+	var held []hubTag
 	silentFrom, media := int64(-1), false
 	flush := func() error {
 		if len(buf) == 0 {
@@ -446,6 +480,55 @@ func (w *relayWriter) run(out io.Writer, seq int64) error {
 		buf = buf[:0]
 		return err
 	}
+	emit := func(t hubTag) {
+		if w.catchUp && !media {
+			w.owed = max(0, w.hub.live()-t.ts)
+			w.relay.owed.Store(w.owed)
+		}
+		media = true
+		ts := t.ts - w.offset
+		if t.init != cur {
+			for _, it := range t.init.tags() {
+				if cur == nil || it.kind != flvScript && it != cur.video && it != cur.audio {
+					buf = appendTag(buf, it, ts)
+				}
+			}
+			cur = t.init
+		}
+		buf = appendTag(buf, t.flvTag, ts)
+		if s := w.start.Load(); s < 0 || ts < s {
+			w.start.Store(ts)
+		}
+		w.last.Store(max(w.last.Load(), t.ts))
+	}
+	// release ends a held stretch at keyframe next: left out if it was all
+	// silence and fits in what is owed, else written as it is.
+	release := func(next int64) {
+		d := next - held[0].ts
+		silent := d <= w.owed
+		for _, h := range held {
+			silent = silent && (h.kind != flvAudio || silentAAC(h.flvTag))
+		}
+		if !silent {
+			for _, h := range held {
+				emit(h)
+			}
+			held = held[:0]
+			return
+		}
+		// Viewers are behind: the silence is left out, and what follows
+		// moves back in its place.
+		w.offset += d
+		if w.owed -= d; w.owed < caughtUp && w.owed+d >= caughtUp {
+			w.relay.log.Info("output caught up with the live edge", "silence_left_out",
+				time.Duration(w.offset)*time.Millisecond)
+		}
+		w.relay.owed.Store(w.owed)
+		w.mu.Lock()
+		w.breaks = append(w.breaks, tsBreak{out: next - w.offset, offset: w.offset})
+		w.mu.Unlock()
+		held = held[:0]
+	}
 	for {
 		var wait <-chan struct{}
 		var err error
@@ -455,9 +538,12 @@ func (w *relayWriter) run(out io.Writer, seq int64) error {
 			next := w.hub.newestKey()
 			w.relay.log.Warn("output fell behind the kept media: cut, rejoining at the newest keyframe",
 				"skipped_tags", next-seq)
-			seq = next
+			seq, held = next, held[:0]
 			continue
 		case errors.Is(err, io.EOF):
+			for _, h := range held {
+				emit(h)
+			}
 			if err := flush(); err != nil {
 				return err
 			}
@@ -475,15 +561,10 @@ func (w *relayWriter) run(out io.Writer, seq int64) error {
 		}
 		now := time.Now()
 		for i, t := range tags {
-			if !w.due.IsZero() && media && t.kind == flvVideo && t.key && now.After(w.due) &&
-				(silentFrom >= 0 && t.ts-silentFrom >= minSilence || now.After(w.hardDue)) {
-				w.next = seq + int64(i)
-				if err := flush(); err != nil {
-					return err
-				}
-				return errPlanned
+			key := t.kind == flvVideo && t.key
+			if len(held) > 0 && key {
+				release(t.ts)
 			}
-			media = true
 			if t.kind == flvAudio {
 				if !silentAAC(t.flvTag) {
 					silentFrom = -1
@@ -491,19 +572,23 @@ func (w *relayWriter) run(out io.Writer, seq int64) error {
 					silentFrom = t.ts
 				}
 			}
-			if t.init != cur {
-				for _, it := range t.init.tags() {
-					if cur == nil || it.kind != flvScript && it != cur.video && it != cur.audio {
-						buf = appendTag(buf, it, t.ts)
-					}
+			if len(held) > 0 {
+				held = append(held, t)
+				continue
+			}
+			if !w.due.IsZero() && media && key && now.After(w.due) &&
+				(silentFrom >= 0 && t.ts-silentFrom >= minSilence || now.After(w.hardDue)) {
+				w.next = seq + int64(i)
+				if err := flush(); err != nil {
+					return err
 				}
-				cur = t.init
+				return errPlanned
 			}
-			buf = appendTag(buf, t.flvTag, t.ts)
-			if s := w.start.Load(); s < 0 || t.ts < s {
-				w.start.Store(t.ts)
+			if w.catchUp && media && key && w.owed >= caughtUp && silentFrom >= 0 && t.ts-silentFrom >= minSilence {
+				held = append(held, t)
+				continue
 			}
-			w.last.Store(max(w.last.Load(), t.ts))
+			emit(t)
 		}
 		seq += int64(len(tags))
 		if len(buf) >= relayBatch {

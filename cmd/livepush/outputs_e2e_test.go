@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"image/color"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -175,5 +177,50 @@ func TestE2EOutputsSRT(t *testing.T) {
 	checkRecording(t, file, streamWant{W: 256, H: 256, FPS: 25, GOP: 1, Rate: 24000, Channels: 1, Dur: 4})
 	if strings.Contains(p.Stderr.String(), "srtsecret42") {
 		t.Errorf("the streamid is in the log:\n%s", p.Stderr.String())
+	}
+}
+
+// TestE2EOutputsLiveCatchUp: in live mode, an output whose server was away
+// for 3 s comes back where its viewers left off, then leaves out silence
+// until it is back at the live edge: its new recording is no longer than
+// the time it was on air, while the other output is one session.
+func TestE2EOutputsLiveCatchUp(t *testing.T) {
+	t.Parallel()
+	a, b := startRTMP(t), startRTMP(t)
+	dir := t.TempDir()
+	img := solidPNG(t, filepath.Join(dir, "green.png"), color.RGBA{0, 200, 0, 255}, 64)
+	p := startLivepush(t, lpOpts{}, "stream", "--live", "--image", img, "--size", "64x64", "--control", "off",
+		"-o", a.URL("a"), "-o", b.URL("b"), "--restart-delay", "500ms", "--restart-max-delay", "20s")
+	a.WaitRecording("a", 1, 20*time.Second)
+	first, _, ok := b.WaitNewRecording("b", nil, 20*time.Second)
+	if !ok {
+		t.Fatalf("no publish to b; stderr:\n%s", tail(p.Stderr.String(), 30))
+	}
+	p.WaitMedia(first, 3, 30*time.Second)
+	b.Stop()
+	before := b.Recordings("b")
+	// The outage itself: how long the server stays away is what this test is about.
+	time.Sleep(3 * time.Second)
+	b.Start()
+	rec, tRec, ok := b.WaitNewRecording("b", before, 30*time.Second)
+	if !ok {
+		t.Fatalf("b did not come back; stderr:\n%s", tail(p.Stderr.String(), 30))
+	}
+	if !p.WaitStderr("output caught up with the live edge", 20*time.Second) {
+		t.Fatalf("b never caught up; stderr:\n%s", tail(p.Stderr.String(), 30))
+	}
+	p.WaitMedia(rec, 6, 30*time.Second)
+	p.Signal(syscall.SIGINT)
+	tStop := time.Now()
+	p.ExpectExit(0, 30*time.Second)
+	if recs := a.WaitDone("a", 15*time.Second); len(recs) != 1 {
+		t.Errorf("a has %d publish sessions, want 1", len(recs))
+	}
+	b.WaitDone("b", 15*time.Second)
+	got, onAir := ffprobe(t, rec).Duration(), tStop.Sub(tRec).Seconds()
+	t.Logf("b's recording after its return: %.2f s of media in %.2f s on air", got, onAir)
+	// Without catching up it would hold the 3 s outage and the 1 s margin on top.
+	if got > onAir+1.5 {
+		t.Errorf("b's recording after its return holds %.2f s in %.2f s on air: it did not catch up", got, onAir)
 	}
 }
