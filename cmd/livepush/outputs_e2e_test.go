@@ -224,3 +224,65 @@ func TestE2EOutputsLiveCatchUp(t *testing.T) {
 		t.Errorf("b's recording after its return holds %.2f s in %.2f s on air: it did not catch up", got, onAir)
 	}
 }
+
+// TestE2EOutputsRTMPS: three outputs: rtmps through TLS termination with
+// the CA given, rtmps to a server whose certificate that CA did not sign,
+// and plain rtmp. The refused one fails alone, once, with no retry; the
+// other two record the whole stream; no ffmpeg's command line carries a
+// key.
+func TestE2EOutputsRTMPS(t *testing.T) {
+	t.Parallel()
+	srv := startRTMP(t)
+	upstream := fmt.Sprintf("127.0.0.1:%d", srv.Port)
+	dir := t.TempDir()
+	img := makeQuadPNG(t, filepath.Join(dir, "quad.png"), 64)
+	wav := makeToneWAV(t, filepath.Join(dir, "tone.wav"), 1000, 3, 24000, 1)
+	ca := newTestCA(t, "livepush-test-ca")
+	self, _ := selfSigned(t, "127.0.0.1")
+	good := startTLSProxy(t, ca.issue(t, "127.0.0.1"), upstream)
+	refused := startTLSProxy(t, self, upstream)
+	keys := []string{"tlsgood7", "tlsbad7", "plain7"}
+	outs := []string{fmt.Sprintf("rtmps://127.0.0.1:%d/live/%s", good.Port, keys[0]),
+		fmt.Sprintf("rtmps://127.0.0.1:%d/live/%s", refused.Port, keys[1]), srv.URL(keys[2])}
+	p := startLivepush(t, lpOpts{}, "stream", "--image", img, "--audio", wav, "--size", "64x64", "--tls-ca-file", ca.File,
+		"-o", outs[0], "-o", outs[1], "-o", outs[2])
+	// Every ffmpeg livepush starts while it streams: the encoder and the outputs'.
+	seen := map[int]bool{}
+	for deadline := time.Now().Add(20 * time.Second); len(seen) < 3 && time.Now().Before(deadline) && !p.Exited(); {
+		for _, pid := range childrenOf(p.Pid(), "ffmpeg") {
+			if argv := procCmdline(pid); argv != nil && !seen[pid] {
+				seen[pid] = true
+				joined := strings.Join(argv, " ")
+				for _, k := range keys {
+					if strings.Contains(joined, k) {
+						t.Errorf("ffmpeg %d's command line carries %q: %s", pid, k, joined)
+					}
+				}
+				if strings.Contains(joined, "rtmp") && !strings.Contains(joined, "-fpre ") {
+					t.Errorf("ffmpeg %d publishes without a key file: %s", pid, joined)
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.ExpectExit(0, 60*time.Second)
+	for _, k := range []string{keys[0], keys[2]} {
+		recs := srv.WaitDone(k, 10*time.Second)
+		if len(recs) != 1 {
+			t.Fatalf("%s: recordings %v, want 1", k, recs)
+		}
+		checkRecording(t, recs[0], streamWant{W: 64, H: 64, FPS: 25, GOP: 1, Rate: 24000, Channels: 1, Dur: frameCeil(3, 25)})
+	}
+	stderr := p.Stderr.String()
+	if recs := srv.Recordings(keys[1]); len(recs) > 0 || refused.conns.Load() != 1 {
+		t.Errorf("refused certificate: recordings %v, %d connections (want none, 1)", recs, refused.conns.Load())
+	}
+	if !strings.Contains(stderr, "output failed, not retried") || !strings.Contains(stderr, "state=failed") {
+		t.Errorf("the refused output is not reported failed:\n%s", tail(stderr, 20))
+	}
+	for _, k := range keys {
+		if strings.Contains(stderr, k) {
+			t.Errorf("stderr shows %q", k)
+		}
+	}
+}
