@@ -279,7 +279,7 @@ func (r *relay) runOnce(ctx context.Context, n int, seq int64) relayRun {
 	defer dir.remove()
 	out := Output(r.output).segment(n - 1)
 	target := Target{Output: out, TLS: cfg.TLS}
-	if kf, ok := splitKey(out); ok {
+	if kf, ok := splitSecret(out); ok {
 		if target.KeyFile, err = dir.writeKeyFile(kf.body); err != nil {
 			res.err, res.fatal = err, true
 			return res

@@ -441,7 +441,7 @@ func (s *Supervisor) runOnce(ctx context.Context, n int, from int64) attempt {
 			log.Info("continuing the output in a new file", "file", out)
 		}
 		target := Target{Output: out, TLS: cfg.TLS}
-		if kf, ok := splitKey(out); ok {
+		if kf, ok := splitSecret(out); ok {
 			if target.KeyFile, err = pipes.writeKeyFile(kf.body); err != nil {
 				return attempt{fatal: err, resume: from}
 			}

@@ -140,9 +140,10 @@ func TestE2EOutputsUnknownScheme(t *testing.T) {
 	}
 }
 
-// TestE2EOutputsSRT: an srt:// output (MPEG-TS over SRT) next to a file:
-// an ffmpeg SRT listener receives H.264 and AAC, the file the whole
-// stream, and the streamid shows nowhere.
+// TestE2EOutputsSRT: an srt:// output (MPEG-TS over SRT, encrypted) next
+// to a file: an ffmpeg SRT listener with the same passphrase receives
+// H.264 and AAC, the file the whole stream; the streamid and the
+// passphrase show in no log and on no command line.
 func TestE2EOutputsSRT(t *testing.T) {
 	t.Parallel()
 	needTools(t, false)
@@ -152,7 +153,7 @@ func TestE2EOutputsSRT(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	listener := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "mpegts",
-		"-i", fmt.Sprintf("srt://127.0.0.1:%d?mode=listener", port), "-c", "copy", got)
+		"-i", fmt.Sprintf("srt://127.0.0.1:%d?mode=listener&passphrase=srtpass0123456", port), "-c", "copy", got)
 	var lerr lockedBuffer
 	listener.Stderr = &lerr
 	if err := listener.Start(); err != nil {
@@ -162,7 +163,22 @@ func TestE2EOutputsSRT(t *testing.T) {
 	wav := makeToneWAV(t, filepath.Join(dir, "tone.wav"), 440, 4, 24000, 1)
 	file := filepath.Join(dir, "out.flv")
 	p := startLivepush(t, lpOpts{}, "stream", "--image", img, "--audio", wav, "-o", file,
-		"-o", fmt.Sprintf("srt://127.0.0.1:%d?streamid=srtsecret42", port), "--restart-delay", "200ms")
+		"-o", fmt.Sprintf("srt://127.0.0.1:%d?streamid=srtsecret42&passphrase=srtpass0123456", port), "--restart-delay", "200ms")
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !p.Exited(); time.Sleep(20 * time.Millisecond) {
+		found := false
+		for _, pid := range childrenOf(p.Pid(), "ffmpeg") {
+			joined := strings.Join(procCmdline(pid), " ")
+			if strings.Contains(joined, "srt://") {
+				found = true
+				if strings.Contains(joined, "srtsecret42") || strings.Contains(joined, "srtpass0123456") || !strings.Contains(joined, "-fpre ") {
+					t.Errorf("the SRT output's command line: %s", joined)
+				}
+			}
+		}
+		if found {
+			break
+		}
+	}
 	p.ExpectExit(0, 40*time.Second)
 	if err := listener.Wait(); err != nil {
 		t.Fatalf("SRT listener: %v: %s", err, lerr.String())
@@ -175,7 +191,7 @@ func TestE2EOutputsSRT(t *testing.T) {
 		t.Errorf("SRT listener got %.2f s", d)
 	}
 	checkRecording(t, file, streamWant{W: 256, H: 256, FPS: 25, GOP: 1, Rate: 24000, Channels: 1, Dur: 4})
-	if strings.Contains(p.Stderr.String(), "srtsecret42") {
+	if s := p.Stderr.String(); strings.Contains(s, "srtsecret42") || strings.Contains(s, "srtpass0123456") {
 		t.Errorf("the streamid is in the log:\n%s", p.Stderr.String())
 	}
 }
