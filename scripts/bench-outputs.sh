@@ -11,8 +11,12 @@
 # the median of the rounds' ratios. Measured from BENCH_WARM seconds after start (start-up left out)
 # to BENCH_DUR. nginx is not counted (it is no part of livepush).
 #
+# With BENCH_PRESET=1 (the default), a second table: one 256x256 output with today's defaults (gop 1,
+# 24 kHz mono) against --platform youtube (a keyframe every 2 s, 48 kHz stereo AAC at 128k, 1000k CBR),
+# the CPU one stream costs, which bounds how many one machine holds.
+#
 # Environment: BENCH_SIZES ("1280x720 256x256"), BENCH_ROUNDS (3), BENCH_DUR (20 s), BENCH_WARM (5 s),
-# BENCH_PORT (first port to try, 19560), BENCH_KEEP=1 (keep the work directory).
+# BENCH_PORT (first port to try, 19560), BENCH_PRESET (1), BENCH_KEEP=1 (keep the work directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin"
@@ -92,9 +96,10 @@ tree_pids() {
 # resident memory (MiB) at the end.
 run() {
 	local size=$1 n=$2 args=() i
+	shift 2
 	for i in $(seq 1 "$n"); do args+=(-o "rtmp://127.0.0.1:$PORT/live/b$n-$i-$RANDOM"); done
 	"$WORK/livepush" stream --image testdata/sample.png --audio testdata/speech.wav --loop --size "$size" \
-		--log-level warn --progress=false "${args[@]}" 2>"$WORK/log-$size-$n" &
+		--log-level warn --progress=false "${args[@]}" "$@" 2>"$WORK/log-$size-$n" &
 	local pid=$!
 	sleep "$WARM"
 	local a t0 b t1
@@ -134,3 +139,21 @@ for size in $SIZES; do
 	[ "$size" = 1280x720 ] && tgt="<= 1.15"
 	echo "| $size | $m1 | $m3 | $mr | $tgt | $(printf '%s\n' "${mem1[@]}" | median) / $(printf '%s\n' "${mem3[@]}" | median) |"
 done
+
+[ "${BENCH_PRESET:-1}" = 1 ] || exit 0
+echo
+echo "| one 256x256 output | CPU % | ratio to the defaults (median of rounds) |"
+echo "| --- | --- | --- |"
+def=() yt=() ratios=()
+for r in $(seq 1 "$ROUNDS"); do
+	if [ $((r % 2)) = 1 ]; then
+		read -r x _ < <(run 256x256 1); read -r y _ < <(run 256x256 1 --platform youtube)
+	else
+		read -r y _ < <(run 256x256 1 --platform youtube); read -r x _ < <(run 256x256 1)
+	fi
+	say "preset round $r: defaults $x %, --platform youtube $y %"
+	def+=("$x"); yt+=("$y")
+	ratios+=("$(awk -v x="$x" -v y="$y" 'BEGIN { printf "%.3f", y / x }')")
+done
+echo "| defaults (gop 1, 24 kHz mono) | $(printf '%s\n' "${def[@]}" | median) | 1 |"
+echo "| --platform youtube | $(printf '%s\n' "${yt[@]}" | median) | $(printf '%s\n' "${ratios[@]}" | median) |"
