@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -214,10 +215,12 @@ func (r *relay) backoff(ctx context.Context, d time.Duration, down bool) bool {
 	}
 }
 
-// connectFailed reports ffmpeg errors that say the server was not there.
+// connectFailed reports ffmpeg errors that say the server could not be
+// reached at all. Only these let the first probe that connects end the
+// backoff: a server that answers and then refuses (a wrong key) must be
+// retried with the whole backoff, not at the probe's pace.
 func connectFailed(msg string) bool {
-	for _, s := range []string{"Connection refused", "Connection reset", "Broken pipe", "No route to host",
-		"Network is unreachable", "Connection timed out", "End of file", "Input/output error"} {
+	for _, s := range []string{"Connection refused", "No route to host", "Network is unreachable", "Connection timed out"} {
 		if strings.Contains(msg, s) {
 			return true
 		}
@@ -235,20 +238,13 @@ func probeAddr(output string) string {
 	port := u.Port()
 	switch strings.ToLower(u.Scheme) {
 	case "rtmp":
-		port = cmpOr(port, "1935")
+		port = cmp.Or(port, "1935")
 	case "rtmps":
-		port = cmpOr(port, "443")
+		port = cmp.Or(port, "443")
 	default:
 		return ""
 	}
 	return net.JoinHostPort(u.Hostname(), port)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // startSeq is where a relay starts: the keyframe at or before resume, or

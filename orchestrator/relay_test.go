@@ -17,20 +17,23 @@ import (
 // answers: a server that stalls without closing. It tells the RTMP
 // handshakes (first byte 3) from bare connects (the probe's).
 type silentServer struct {
-	l     net.Listener
-	mu    sync.Mutex
-	rtmp  []time.Time
-	conns []net.Conn
-	wg    sync.WaitGroup
+	l      net.Listener
+	hangUp bool // close each connection after its first read, as a server refusing the client
+	mu     sync.Mutex
+	rtmp   []time.Time
+	conns  []net.Conn
+	wg     sync.WaitGroup
 }
 
-func listenSilent(t *testing.T, addr string) *silentServer {
+func listenSilent(t *testing.T, addr string) *silentServer { return listenServer(t, addr, false) }
+
+func listenServer(t *testing.T, addr string, hangUp bool) *silentServer {
 	t.Helper()
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &silentServer{l: l}
+	s := &silentServer{l: l, hangUp: hangUp}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -51,6 +54,10 @@ func listenSilent(t *testing.T, addr string) *silentServer {
 					s.mu.Lock()
 					s.rtmp = append(s.rtmp, time.Now())
 					s.mu.Unlock()
+				}
+				if s.hangUp {
+					c.Close()
+					return
 				}
 				for {
 					if _, err := c.Read(b); err != nil {
@@ -284,5 +291,29 @@ func TestRelayReconnectEvery(t *testing.T) {
 	// And one at the end of the stream.
 	if n != planned || len(downs) != planned+1 {
 		t.Errorf("output_down events %+v, want %d planned and the last", downs, planned)
+	}
+}
+
+// A server that answers and then hangs up (as one refusing the key does)
+// is retried after the whole backoff: the probe, which it answers, does
+// not cut it short.
+func TestRelayRefusingServerBacksOff(t *testing.T) {
+	skipShort(t, "real ffmpeg")
+	h := newHarness(t)
+	ctx, _ := h.context(60 * time.Second)
+	srv := listenServer(t, "127.0.0.1:0", true)
+	cfg := relayTestConfig(t, h, filepath.Join(h.dir, "a.flv"), fmt.Sprintf("rtmp://%s/live/key", srv.l.Addr()))
+	cfg.Frames = 6 * 25
+	cfg.RestartDelay, cfg.RestartMaxDelay = 2*time.Second, 2*time.Second
+	_, res := h.start(ctx, cfg)
+	if r := h.waitRun(res, 40*time.Second); r.err != nil {
+		t.Fatalf("Run: %v; log:\n%s", r.err, h.dump())
+	}
+	// 6 s with waits of 1-2 s: at most 7 tries; at the probe's pace, 20 or more.
+	if n := len(srv.handshakes()); n < 2 || n > 7 {
+		t.Errorf("%d tries in 6 s with a backoff of 1-2 s; log:\n%s", n, h.dump())
+	}
+	if n := len(h.logs.with("output's server answers again: restarting it now", nil)); n != 0 {
+		t.Errorf("the probe cut the backoff short %d times", n)
 	}
 }
