@@ -89,3 +89,22 @@ func TestReconnectEveryFlag(t *testing.T) {
 		t.Errorf("--reconnect-every 0s: exit %d: %s", code, log)
 	}
 }
+
+// LIVEPUSH_OUTPUT holds one output a line; the same output twice is bad
+// input.
+func TestOutputsFromEnv(t *testing.T) {
+	t.Setenv("LIVEPUSH_OUTPUT", "rtmp://127.0.0.1/live/envkey1\n\n  rtmp://127.0.0.2/live/envkey2,x  \n")
+	code, out, log := dryRunOut(t)
+	lines := nonEmptyLines(out)
+	if code != 0 || len(lines) != 3 || !strings.HasSuffix(lines[1], "'rtmp://127.0.0.1/live/***'") ||
+		!strings.HasSuffix(lines[2], "'rtmp://127.0.0.2/live/***'") {
+		t.Errorf("exit %d, commands:\n%s\n%s", code, out, log)
+	}
+	if strings.Contains(out+log, "envkey") {
+		t.Errorf("a key is shown:\n%s\n%s", out, log)
+	}
+	t.Setenv("LIVEPUSH_OUTPUT", "")
+	if code, _, log := dryRunOut(t, "-o", "rtmp://h/live/k", "-o", "rtmp://h/live/k"); code != 2 || !strings.Contains(log, "given twice") {
+		t.Errorf("an output twice: exit %d: %s", code, log)
+	}
+}
