@@ -71,13 +71,14 @@ tree_ticks() {
 		}' /proc/[0-9]*/stat 2>/dev/null
 }
 
-# tree_rss_mb PID: the memory of PID and all its descendants now, in MiB: the sum of their private
-# pages (USS). The pages of ffmpeg's libraries they share are left out: PSS would charge each process a
-# share of them that depends on how many other processes on the machine map the same libraries.
+# tree_rss_mb PID: the memory of PID and all its descendants now, in MiB: the sum of their anonymous
+# pages (heap, stacks, buffers), which no two of them share. The pages of ffmpeg's libraries are left
+# out: PSS charges each process a share of them that depends on what else maps them, and USS counts
+# them for a lone ffmpeg and not once a second one maps them too.
 tree_rss_mb() {
 	local p s=0 kb
 	for p in "$1" $(tree_pids "$1"); do
-		kb=$(awk '/^Private_(Clean|Dirty):/{s += $2} END {print s + 0}' /proc/"$p"/smaps_rollup 2>/dev/null) || kb=0
+		kb=$(awk '/^Anonymous:/{print $2}' /proc/"$p"/smaps_rollup 2>/dev/null) || kb=0
 		s=$((s + ${kb:-0}))
 	done
 	awk -v s="$s" 'BEGIN { printf "%.0f\n", s / 1024 }'
@@ -118,7 +119,7 @@ run() {
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-echo "| size | 1 output CPU % | 3 outputs CPU % | ratio (median of rounds) | target | private memory, 1 / 3 outputs (MiB USS) |"
+echo "| size | 1 output CPU % | 3 outputs CPU % | ratio (median of rounds) | target | anonymous memory, 1 / 3 outputs (MiB) |"
 echo "| --- | --- | --- | --- | --- | --- |"
 for size in $SIZES; do
 	one=() three=() ratios=() mem1=() mem3=()
@@ -129,7 +130,7 @@ for size in $SIZES; do
 			read -r y ym < <(run "$size" 3); read -r x xm < <(run "$size" 1)
 		fi
 		mem1+=("$xm"); mem3+=("$ym")
-		say "$size round $r: 1 output $x % ${xm} MiB USS, 3 outputs $y % ${ym} MiB USS (load $(cut -d' ' -f1-3 /proc/loadavg))"
+		say "$size round $r: 1 output $x % ${xm} MiB anon, 3 outputs $y % ${ym} MiB anon (load $(cut -d' ' -f1-3 /proc/loadavg))"
 		one+=("$x"); three+=("$y")
 		ratios+=("$(awk -v x="$x" -v y="$y" 'BEGIN { printf "%.3f", y / x }')")
 	done
