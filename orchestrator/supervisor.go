@@ -75,6 +75,10 @@ type Config struct {
 	ResumeMargin time.Duration
 	// ReplayWindow is how much media is kept to feed a restarted ffmpeg (30s).
 	ReplayWindow time.Duration
+	// ReplayBytes bounds the memory of the video frames kept for that
+	// (256 MiB): the window then shrinks for moving video (at 1280x720,
+	// about 3.9 s), while a still picture costs one frame.
+	ReplayBytes int64
 
 	// Abort, when closed, ends a graceful stop at once: ffmpeg is killed.
 	Abort <-chan struct{}
@@ -104,6 +108,9 @@ func (c *Config) setDefaults() {
 	def(&c.StopTimeout, 5*time.Second)
 	def(&c.ResumeMargin, time.Second)
 	def(&c.ReplayWindow, 30*time.Second)
+	if c.ReplayBytes == 0 {
+		c.ReplayBytes = 256 << 20
+	}
 	c.RestartDelay = min(c.RestartDelay, c.RestartMaxDelay)
 	if c.FFmpeg == "" {
 		c.FFmpeg = "ffmpeg"
@@ -173,8 +180,8 @@ func New(cfg Config) (*Supervisor, error) {
 	if cfg.Video == nil || cfg.Audio == nil {
 		return nil, fmt.Errorf("%w: a video and an audio source are needed", ErrInvalidConfig)
 	}
-	if cfg.Frames < 0 || cfg.MaxRestarts < 0 {
-		return nil, fmt.Errorf("%w: negative frame or restart count", ErrInvalidConfig)
+	if cfg.Frames < 0 || cfg.MaxRestarts < 0 || cfg.ReplayBytes < 0 {
+		return nil, fmt.Errorf("%w: negative frame, restart or byte count", ErrInvalidConfig)
 	}
 	for _, d := range []time.Duration{cfg.StaleTimeout, cfg.RestartDelay, cfg.RestartMaxDelay, cfg.StopTimeout, cfg.ReplayWindow} {
 		if d < 0 {
@@ -198,6 +205,8 @@ func New(cfg Config) (*Supervisor, error) {
 	}
 	s.video.splice = true
 	s.video.pipeSize = videoPipe
+	s.video.maxBytes = cfg.ReplayBytes
+	s.video.minUnits = int64(videoPipe/cfg.Encoding.FrameBytes() + 2)
 	s.audio.batch = audioBatch(cfg.Encoding.FPS)
 	if cfg.Live {
 		s.audio.batch = 1

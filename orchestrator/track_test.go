@@ -300,3 +300,70 @@ func TestAudioBatch(t *testing.T) {
 		}
 	}
 }
+
+// The ring holds moving video up to maxBytes, and a still picture for the
+// whole window: the bound is on memory, not on frames.
+func TestTrackBoundedByBytes(t *testing.T) {
+	moving := newTrack("video", 100, videoFill(&countingVideo{}, 8, false))
+	moving.maxBytes, moving.minUnits = 80, 3 // ten 8-byte frames
+	for n := int64(0); n < 500; n++ {
+		if _, err := moving.unit(n); err != nil {
+			t.Fatal(err)
+		}
+		if moving.held > moving.maxBytes {
+			t.Fatalf("after unit %d: %d bytes held, bound %d", n, moving.held, moving.maxBytes)
+		}
+		kept := 0
+		for _, b := range moving.ring {
+			if b != nil {
+				kept++
+			}
+		}
+		if want := min(int(n+1), 10); kept != want {
+			t.Fatalf("after unit %d: %d frames referenced, want %d", n, kept, want)
+		}
+	}
+	if got := moving.oldest(); got != 490 {
+		t.Errorf("oldest = %d, want 490", got)
+	}
+	for n := int64(490); n < 500; n++ {
+		if b, err := moving.unit(n); err != nil || frameNo(b) != n {
+			t.Fatalf("replay unit(%d) = %d, %v", n, frameNo(b), err)
+		}
+	}
+	if _, err := moving.unit(489); err == nil {
+		t.Error("a frame let go was served")
+	}
+
+	still := make([]byte, 8)
+	pic := newTrack("video", 100, videoFill(sourceFunc(func() ([]byte, error) { return still, nil }), 8, false))
+	pic.maxBytes, pic.minUnits = 80, 3
+	for n := int64(0); n < 500; n++ {
+		if _, err := pic.unit(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pic.held != 8 || pic.oldest() != 400 {
+		t.Errorf("still picture: %d bytes held, oldest %d; want 8, 400", pic.held, pic.oldest())
+	}
+
+	// Runs of a repeated frame between changes count once each.
+	var k int
+	frames := [][]byte{make([]byte, 8), make([]byte, 8), make([]byte, 8)}
+	runs := newTrack("video", 100, videoFill(sourceFunc(func() ([]byte, error) {
+		k++
+		return frames[(k/7)%3], nil
+	}), 8, false))
+	runs.maxBytes, runs.minUnits = 16, 3
+	for n := int64(0); n < 300; n++ {
+		if _, err := runs.unit(n); err != nil {
+			t.Fatal(err)
+		}
+		if runs.held > 16 && runs.next-runs.oldest() > 3 {
+			t.Fatalf("after unit %d: %d bytes held over %d units", n, runs.held, runs.next-runs.oldest())
+		}
+	}
+	if span := runs.next - runs.oldest(); span < 7 {
+		t.Errorf("repeated frames cost as distinct ones: only %d units kept", span)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -30,17 +31,24 @@ type Config struct {
 	// MaxQueue bounds the speech still to air, and so any one clip
 	// (10 minutes).
 	MaxQueue time.Duration
+	// PushBuffer bounds the bytes of pushed frames waiting to air (64 MiB,
+	// and at least one frame); Push blocks beyond it.
+	PushBuffer int64
 }
 
 // Stream is a live stream: the supervised ffmpeg, fed the queued speech
 // (silence between clips) and the picture of the moment, at the same pace
 // whether anything is said or not.
 type Stream struct {
-	cfg   Config
-	sup   *orchestrator.Supervisor
-	queue *speech.Queue
-	pic   picture
-	bus   bus
+	cfg    Config
+	sup    *orchestrator.Supervisor
+	queue  *speech.Queue
+	pic    picture
+	sound  sound
+	pushed *slots
+	bus    bus
+	closed chan struct{} // closed when the stream stops or ends
+	close  sync.Once
 
 	// The content clock: when speech starts after silence, the wall time
 	// and the queue's media time; the gap that opens between the two (an
@@ -71,14 +79,18 @@ func New(cfg Config) (*Stream, error) {
 	if cfg.MaxQueue <= 0 {
 		cfg.MaxQueue = 10 * time.Minute
 	}
+	if cfg.PushBuffer <= 0 {
+		cfg.PushBuffer = 64 << 20
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Masker == nil {
 		cfg.Masker = orchestrator.NewMasker(cfg.Output, false)
 	}
-	s := &Stream{cfg: cfg}
+	s := &Stream{cfg: cfg, pushed: newSlots(cfg.PushBuffer), closed: make(chan struct{})}
 	s.lastEnd.Store(-1)
+	s.pic.e, s.pic.slots = cfg.Encoding, s.pushed
 	s.pic.set(cfg.Image, cfg.ImageName)
 	q, err := speech.New(speech.Config{
 		SampleRate: cfg.Encoding.SampleRate,
@@ -90,9 +102,11 @@ func New(cfg Config) (*Stream, error) {
 		return nil, fmt.Errorf("%w: live: %w", orchestrator.ErrInvalidConfig, err)
 	}
 	s.queue = q
+	s.sound.queue, s.sound.slots = q, s.pushed
+	s.sound.level.Store(math.Float64bits(SilenceDBFS))
 	sc := cfg.Config
 	sc.Realtime, sc.Live, sc.Frames = true, true, 0
-	sc.Video, sc.Audio, sc.Notify = &s.pic, q, s.supervisorEvent
+	sc.Video, sc.Audio, sc.Notify = &s.pic, &s.sound, s.supervisorEvent
 	s.sup, err = orchestrator.New(sc)
 	if err != nil {
 		return nil, err
@@ -128,6 +142,7 @@ func (s *Stream) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.ended = true
 	s.mu.Unlock()
+	s.close.Do(func() { close(s.closed) })
 	unsubscribe()
 	<-logged
 	s.bus.close()
@@ -143,6 +158,7 @@ func (s *Stream) Stop() {
 	if s.cancel != nil {
 		s.cancel()
 	}
+	s.close.Do(func() { close(s.closed) })
 }
 
 // SpeakFile queues the WAV at path (any format the file mode's --audio
@@ -247,6 +263,10 @@ func (s *Stream) SetImage(f *frames.Frame, name string) error {
 	return nil
 }
 
+// Frame is the picture on air now: the image set last, or the last pushed
+// frame. It must not be changed.
+func (s *Stream) Frame() *frames.Frame { return s.pic.frame() }
+
 // open reports ErrStopped once the stream is stopping or has ended.
 func (s *Stream) open() error {
 	s.mu.Lock()
@@ -279,6 +299,7 @@ func (s *Stream) Status() Status {
 		Frames:     sup.Frames,
 		Bytes:      sup.Bytes,
 		Image:      s.pic.name(),
+		AudioLevel: math.Float64frombits(s.sound.level.Load()),
 	}
 	if !started.IsZero() {
 		st.Uptime = time.Since(started)
@@ -381,21 +402,3 @@ type anchor struct {
 	wall  time.Time
 	media time.Duration
 }
-
-// picture is the video source of a live stream: the frame of the moment,
-// swapped whole so that the writer never sees half a picture.
-type picture struct {
-	cur atomic.Pointer[namedFrame]
-}
-
-type namedFrame struct {
-	f    *frames.Frame
-	name string
-}
-
-func (p *picture) set(f *frames.Frame, name string) { p.cur.Store(&namedFrame{f, name}) }
-
-func (p *picture) name() string { return p.cur.Load().name }
-
-// NextFrame implements orchestrator.VideoSource.
-func (p *picture) NextFrame() ([]byte, error) { return p.cur.Load().f.Pix, nil }

@@ -63,6 +63,9 @@ type Status struct {
 	Frames     int64  // video frames written into the pipe
 	Bytes      int64  // bytes written into both pipes
 	Image      string // what the picture on air came from
+	// AudioLevel is the RMS level of the audio written last, one frame's
+	// worth, in dBFS; SilenceDBFS in silence.
+	AudioLevel float64
 }
 
 // Event kinds.
