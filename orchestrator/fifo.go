@@ -18,13 +18,7 @@ type pipeDir struct {
 }
 
 func newPipeDir() (*pipeDir, error) {
-	// Named after its owner, so that once the owner has been killed another
-	// livepush can tell the folder is stale (see removeStalePipeDirs).
-	pattern := "livepush-*"
-	if o, err := selfOwner(); err == nil {
-		pattern = o.pipeDirPattern()
-	}
-	dir, err := os.MkdirTemp("", pattern)
+	dir, err := PrivateDir()
 	if err != nil {
 		return nil, fmt.Errorf("fifo: %w", err)
 	}
@@ -36,6 +30,19 @@ func newPipeDir() (*pipeDir, error) {
 		}
 	}
 	return p, nil
+}
+
+// PrivateDir makes a folder (mode 0700) in os.TempDir for this process's
+// temporary files, such as uploads being decoded. It is named after its
+// owner, so that once the owner has been killed, and so could not remove
+// it, the next livepush to start a stream removes it (see
+// removeStalePipeDirs). The caller removes it when done.
+func PrivateDir() (string, error) {
+	pattern := "livepush-*"
+	if o, err := selfOwner(); err == nil {
+		pattern = o.pipeDirPattern()
+	}
+	return os.MkdirTemp("", pattern)
 }
 
 func (p *pipeDir) remove() error { return os.RemoveAll(p.dir) }

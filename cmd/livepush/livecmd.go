@@ -89,7 +89,16 @@ func streamLive(c *cli.Context, ls liveSetup) error {
 		if err != nil {
 			return bad(fmt.Errorf("--control %s: %w", addr, err))
 		}
-		srv, err := control.New(control.Config{Stream: s, Token: token, MaxUpload: maxUpload, Logger: log, Version: version()})
+		// Uploads wait in a folder of our own: one that SIGKILL leaves
+		// behind is removed by the next livepush, as its FIFOs are.
+		uploads, err := orchestrator.PrivateDir()
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("upload folder: %w", err)
+		}
+		defer os.RemoveAll(uploads)
+		srv, err := control.New(control.Config{Stream: s, Token: token, MaxUpload: maxUpload, Logger: log,
+			Version: version(), TempDir: uploads})
 		if err != nil {
 			ln.Close()
 			return bad(err)
