@@ -51,7 +51,7 @@ func BenchmarkFeedVideo(b *testing.B) {
 				for i := range frame {
 					frame[i] = byte(i)
 				}
-				tr := newTrack("video", 50, videoFill(sourceFunc(func() ([]byte, error) { return frame, nil }), len(frame), true))
+				tr := newTrack("video", 50, videoFill(sourceFunc(func() ([]byte, error) { return frame, nil }), len(frame), 1))
 				tr.splice = splice
 				tr.pipeSize = videoPipeSize(len(frame))
 				pd, err := newPipeDir()

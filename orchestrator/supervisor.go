@@ -200,7 +200,7 @@ func New(cfg Config) (*Supervisor, error) {
 	s := &Supervisor{
 		cfg:    cfg,
 		ffmpeg: path,
-		video:  newTrack("video", window, videoFill(cfg.Video, cfg.Encoding.FrameBytes(), true)),
+		video:  newTrack("video", window, videoFill(cfg.Video, cfg.Encoding.FrameBytes(), cfg.Encoding.FPS)),
 		audio:  newTrack("audio", window, audioFill(cfg.Audio, cfg.Encoding, cfg.Logger)),
 	}
 	s.video.splice = true

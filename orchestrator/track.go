@@ -128,10 +128,13 @@ func sameUnit(a, b []byte) bool {
 }
 
 // videoFill reads frames from src; after the source ends it repeats the last
-// one. With huge set, a frame the source returns a second time (a still
-// image) is from then on served in huge pages (see inHugePages).
-func videoFill(src VideoSource, size int, huge bool) func(int64, []byte) ([]byte, error) {
+// one. A frame the source returns settleAfter times in a row (a still
+// image) is from then on served in huge pages (see inHugePages); 0: never.
+// Not at the first repeat: a producer of moving frames that is late now and
+// then repeats one, and copying each of those would cost more than it saves.
+func videoFill(src VideoSource, size int, settleAfter int) func(int64, []byte) ([]byte, error) {
 	var last, fromSrc []byte // what was returned, and what the source gave for it
+	repeats := 0             // how many times in a row the source gave fromSrc again
 	settled := false         // f has been through inHugePages
 	return func(int64, []byte) ([]byte, error) {
 		f, err := src.NextFrame()
@@ -143,13 +146,13 @@ func videoFill(src VideoSource, size int, huge bool) func(int64, []byte) ([]byte
 		case len(f) != size:
 			return nil, fmt.Errorf("frame of %d bytes, want %d", len(f), size)
 		}
-		if len(f) > 0 && len(fromSrc) == len(f) && &f[0] == &fromSrc[0] {
-			if huge && !settled {
+		if sameUnit(f, fromSrc) {
+			if repeats++; settleAfter > 0 && !settled && repeats >= settleAfter {
 				last, settled = inHugePages(f), true
 			}
 			return last, nil
 		}
-		last, fromSrc, settled = f, f, false
+		last, fromSrc, settled, repeats = f, f, false, 0
 		return f, nil
 	}
 }

@@ -8,11 +8,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // countingVideo yields 8-byte frames holding their own number.
@@ -31,7 +33,7 @@ func (v *countingVideo) NextFrame() ([]byte, error) {
 func frameNo(b []byte) int64 { return int64(binary.LittleEndian.Uint64(b)) }
 
 func TestTrackReplay(t *testing.T) {
-	tr := newTrack("video", 10, videoFill(&countingVideo{}, 8, false))
+	tr := newTrack("video", 10, videoFill(&countingVideo{}, 8, 0))
 	for n := int64(0); n < 25; n++ {
 		b, err := tr.unit(n)
 		if err != nil || frameNo(b) != n {
@@ -57,18 +59,18 @@ func TestTrackReplay(t *testing.T) {
 }
 
 func TestVideoFillRepeatsLastFrameAfterEOF(t *testing.T) {
-	tr := newTrack("video", 4, videoFill(&countingVideo{limit: 3}, 8, false))
+	tr := newTrack("video", 4, videoFill(&countingVideo{limit: 3}, 8, 0))
 	for n, want := range []int64{0, 1, 2, 2, 2} {
 		if b, err := tr.unit(int64(n)); err != nil || frameNo(b) != want {
 			t.Fatalf("unit(%d) = %d, %v; want %d", n, frameNo(b), err, want)
 		}
 	}
-	empty := newTrack("video", 4, videoFill(&countingVideo{limit: -1}, 8, false))
-	empty.fill = videoFill(sourceFunc(func() ([]byte, error) { return nil, io.EOF }), 8, false)
+	empty := newTrack("video", 4, videoFill(&countingVideo{limit: -1}, 8, 0))
+	empty.fill = videoFill(sourceFunc(func() ([]byte, error) { return nil, io.EOF }), 8, 0)
 	if _, err := empty.unit(0); !errors.Is(err, errSource) {
 		t.Errorf("empty source: err = %v, want errSource", err)
 	}
-	wrong := newTrack("video", 4, videoFill(sourceFunc(func() ([]byte, error) { return make([]byte, 5), nil }), 8, false))
+	wrong := newTrack("video", 4, videoFill(sourceFunc(func() ([]byte, error) { return make([]byte, 5), nil }), 8, 0))
 	if _, err := wrong.unit(0); !errors.Is(err, errSource) {
 		t.Errorf("short frame: err = %v, want errSource", err)
 	}
@@ -127,7 +129,7 @@ func TestTrackSteadyStateAllocs(t *testing.T) {
 	e := Encoding{SampleRate: 24000, FPS: 25, Channels: 1}
 	audio := newTrack("audio", 50, audioFill(zeroReader{}, e, discardLogger()))
 	still := make([]byte, 256*256*3)
-	video := newTrack("video", 50, videoFill(sourceFunc(func() ([]byte, error) { return still, nil }), len(still), true))
+	video := newTrack("video", 50, videoFill(sourceFunc(func() ([]byte, error) { return still, nil }), len(still), 1))
 	n := int64(0)
 	for ; n < 100; n++ { // fill the rings once
 		audio.unit(n)
@@ -170,7 +172,7 @@ func TestVideoFillStillInHugePages(t *testing.T) {
 		still[i] = byte(i % 251)
 	}
 	before := anonHugeKB(t)
-	fill := videoFill(sourceFunc(func() ([]byte, error) { return still, nil }), len(still), true)
+	fill := videoFill(sourceFunc(func() ([]byte, error) { return still, nil }), len(still), 1)
 	first, err := fill(0, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +195,7 @@ func TestVideoFillStillInHugePages(t *testing.T) {
 	}
 	// A new frame from the source is passed on as it is.
 	other := bytes.Clone(still)
-	fill = videoFill(sourceFunc(func() ([]byte, error) { other = bytes.Clone(other); return other, nil }), len(still), true)
+	fill = videoFill(sourceFunc(func() ([]byte, error) { other = bytes.Clone(other); return other, nil }), len(still), 1)
 	for n := int64(0); n < 3; n++ {
 		f, _ := fill(n, nil)
 		if &f[0] != &other[0] {
@@ -227,7 +229,7 @@ func anonHugeKB(t *testing.T) int {
 // at the deadline of each block's first unit, never before it.
 func TestFeedBatchAhead(t *testing.T) {
 	const fps, units, batch = 5, 8, 4
-	tr := newTrack("audio", 16, videoFill(&countingVideo{}, 8, false))
+	tr := newTrack("audio", 16, videoFill(&countingVideo{}, 8, 0))
 	tr.batch = batch
 	pd, err := newPipeDir()
 	if err != nil {
@@ -304,7 +306,7 @@ func TestAudioBatch(t *testing.T) {
 // The ring holds moving video up to maxBytes, and a still picture for the
 // whole window: the bound is on memory, not on frames.
 func TestTrackBoundedByBytes(t *testing.T) {
-	moving := newTrack("video", 100, videoFill(&countingVideo{}, 8, false))
+	moving := newTrack("video", 100, videoFill(&countingVideo{}, 8, 0))
 	moving.maxBytes, moving.minUnits = 80, 3 // ten 8-byte frames
 	for n := int64(0); n < 500; n++ {
 		if _, err := moving.unit(n); err != nil {
@@ -336,7 +338,7 @@ func TestTrackBoundedByBytes(t *testing.T) {
 	}
 
 	still := make([]byte, 8)
-	pic := newTrack("video", 100, videoFill(sourceFunc(func() ([]byte, error) { return still, nil }), 8, false))
+	pic := newTrack("video", 100, videoFill(sourceFunc(func() ([]byte, error) { return still, nil }), 8, 0))
 	pic.maxBytes, pic.minUnits = 80, 3
 	for n := int64(0); n < 500; n++ {
 		if _, err := pic.unit(n); err != nil {
@@ -353,7 +355,7 @@ func TestTrackBoundedByBytes(t *testing.T) {
 	runs := newTrack("video", 100, videoFill(sourceFunc(func() ([]byte, error) {
 		k++
 		return frames[(k/7)%3], nil
-	}), 8, false))
+	}), 8, 0))
 	runs.maxBytes, runs.minUnits = 16, 3
 	for n := int64(0); n < 300; n++ {
 		if _, err := runs.unit(n); err != nil {
@@ -365,5 +367,29 @@ func TestTrackBoundedByBytes(t *testing.T) {
 	}
 	if span := runs.next - runs.oldest(); span < 7 {
 		t.Errorf("repeated frames cost as distinct ones: only %d units kept", span)
+	}
+}
+
+// TestVideoFillSettlesAfterRepeats: a frame repeated now and then (a late
+// producer) is passed on as it is; only one repeated settleAfter times in
+// a row is copied into huge pages.
+func TestVideoFillSettlesAfterRepeats(t *testing.T) {
+	frame := make([]byte, 1920*1080*3)
+	var give []byte
+	fill := videoFill(sourceFunc(func() ([]byte, error) { return give, nil }), len(frame), 25)
+	give = frame
+	for n := int64(0); n < 25; n++ { // the frame and 24 repeats
+		if f, _ := fill(n, nil); &f[0] != &frame[0] {
+			t.Fatalf("frame %d, repeat %d, was copied", n, n)
+		}
+	}
+	f, _ := fill(25, nil)
+	if &f[0] == &frame[0] && runtime.GOOS == "linux" && uintptr(unsafe.Pointer(&frame[0]))%(2<<20) != 0 {
+		t.Error("the 25th repeat was not moved into huge pages")
+	}
+	other := make([]byte, len(frame))
+	give = other
+	if f, _ := fill(26, nil); &f[0] != &other[0] {
+		t.Error("a new frame was not passed on as it is")
 	}
 }
