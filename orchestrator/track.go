@@ -200,6 +200,21 @@ func audioFill(src AudioSource, e Encoding, log *slog.Logger) func(int64, []byte
 	}
 }
 
+// ChunkFiller reads src the way the supervisor does, for a MakeFrame: fill
+// puts the audio of frame n, Encoding.ChunkBytes(n) long, into buf;
+// silence after the end, and lost audio warned of once (see AudioSource).
+// Call it once per frame, in order.
+func ChunkFiller(src AudioSource, e Encoding, log *slog.Logger) (fill func(n int64, buf []byte) error) {
+	f := audioFill(src, e, log)
+	return func(n int64, buf []byte) error {
+		got, err := f(n, buf)
+		if err == nil && len(got) > 0 && &got[0] != &buf[0] {
+			copy(buf, got)
+		}
+		return err
+	}
+}
+
 // audioBlock is about how much audio one wake-up writes. At 25 fps, 4 frames:
 // measured at 256x256 realtime, livepush 5.5-9.2 -> 3.5-4.7 ms of CPU a
 // second and its ffmpeg 53-62 -> 49-60; blocks of 10 frames saved no more.

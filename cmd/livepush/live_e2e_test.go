@@ -77,6 +77,7 @@ func (a liveAPI) expect(want int, method, path string, body []byte) []byte {
 
 type liveStatus struct {
 	State      string  `json:"state"`
+	Showing    string  `json:"showing"`
 	Media      float64 `json:"media_seconds"`
 	Speaking   bool    `json:"speaking"`
 	Publishing bool    `json:"publishing"`

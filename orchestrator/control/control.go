@@ -8,7 +8,7 @@
 //	POST   /v1/speech[?interrupt=1]  body: a WAV; 202 {"id","duration_seconds","queued_seconds","starts_in_seconds"}
 //	DELETE /v1/speech/{id}           204; 404 if no such clip
 //	POST   /v1/interrupt             200 {"interrupted": bool}
-//	PUT    /v1/image                 body: PNG, JPEG, GIF, BMP or TIFF; 204
+//	PUT    /v1/image[?role=talk|blink]  body: PNG, JPEG, GIF, BMP or TIFF; 204
 //	GET    /v1/status                200, the Status as JSON, durations in seconds
 //	GET    /v1/events                Server-Sent Events, "event: KIND" and "data: JSON"
 //	POST   /v1/stop                  202; the stream stops gracefully
@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/livepush/livepush/orchestrator/live"
+	"github.com/livepush/livepush/orchestrator/talk"
 )
 
 // Stream is what the API controls; *live.Stream implements it.
@@ -50,7 +51,9 @@ type Stream interface {
 	SpeakFile(path string, interrupt bool) (live.Queued, error)
 	Interrupt() bool
 	Drop(id string) error
-	SetImageFile(path, name string) error
+	// SetPictureFile shows the picture at path for role from the next
+	// frame on: the idle picture, the talking one or the blink.
+	SetPictureFile(role talk.Role, path, name string) error
 	Status() live.Status
 	Subscribe() (<-chan live.Event, func())
 	// Stop asks for a graceful stop, as SIGTERM does.
@@ -363,6 +366,11 @@ func (s *Server) drop(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) image(w http.ResponseWriter, r *http.Request) {
+	role, err := talk.ParseRole(r.URL.Query().Get("role"))
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, err)
+		return
+	}
 	path, code, err := s.upload(w, r, "image")
 	if err != nil {
 		s.fail(w, r, code, err)
@@ -370,11 +378,11 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 	}
 	defer os.Remove(path)
 	name := imageName(r.URL.Query().Get("name"))
-	if err := s.cfg.Stream.SetImageFile(path, name); err != nil {
+	if err := s.cfg.Stream.SetPictureFile(role, path, name); err != nil {
 		s.fail(w, r, statusOf(err), hidePath(err, path, "the image body"))
 		return
 	}
-	s.log.Info("image changed", "name", name)
+	s.log.Info("image changed", "role", role, "name", name)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -443,6 +451,8 @@ type statusJSON struct {
 	Publishing bool      `json:"publishing"`
 	ClipsAired int       `json:"clips_aired"`
 	Image      string    `json:"image"`
+	Showing    string    `json:"showing"`
+	AudioLevel float64   `json:"audio_level_db"`
 }
 
 func toStatusJSON(st live.Status) statusJSON {
@@ -460,6 +470,8 @@ func toStatusJSON(st live.Status) statusJSON {
 		Publishing: st.Publishing,
 		ClipsAired: st.ClipsAired,
 		Image:      st.Image,
+		Showing:    st.Showing,
+		AudioLevel: st.AudioLevel,
 	}
 	if c := st.Current; c != nil {
 		el := seconds(c.Elapsed)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/livepush/livepush/frames"
 	"github.com/livepush/livepush/orchestrator/live"
+	"github.com/livepush/livepush/orchestrator/talk"
 )
 
 // fakeStream records calls and answers with canned results. SpeakFile and
@@ -38,6 +39,7 @@ type fakeStream struct {
 	uploadPaths []string
 	imageCalls  int
 	imageName   string
+	imageRole   talk.Role
 	imageSize   image.Point
 	imageErrDec error
 	dropped     []string
@@ -87,11 +89,12 @@ func (f *fakeStream) Drop(id string) error {
 	return f.dropErr
 }
 
-func (f *fakeStream) SetImageFile(path, name string) error {
+func (f *fakeStream) SetPictureFile(role talk.Role, path, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.imageCalls++
 	f.imageName = name
+	f.imageRole = role
 	f.noteUpload(path)
 	fh, err := os.Open(path)
 	if err == nil {

@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"math"
 	"sync"
-	"sync/atomic"
 
 	"github.com/livepush/livepush/frames"
-	"github.com/livepush/livepush/orchestrator"
-	"github.com/livepush/livepush/orchestrator/speech"
 )
 
 // Push queues a frame a program made, video, of the stream's size in bgr24
@@ -34,51 +31,44 @@ func (s *Stream) Push(ctx context.Context, video, audio []byte) error {
 		return fmt.Errorf("%w: %d bytes of audio for one frame; at most %d, in whole %d-byte samples", ErrBadInput,
 			len(audio), e.MaxChunkBytes(), fb)
 	}
-	return s.pushed.push(ctx, s.closed, pushedFrame{video: video, audio: audio})
+	f := &frames.Frame{Width: e.Width, Height: e.Height, Pix: video}
+	return s.pushed.push(ctx, s.closed, pushedFrame{video: f, audio: audio})
 }
 
 // pushedFrame is one frame of a producer with the audio that goes with it.
-type pushedFrame struct{ video, audio []byte }
-
-// slotted is what frame n carries: a pushed frame, or none.
-type slotted struct {
-	p     pushedFrame
-	ok    bool
-	asked int // how many of the two writers have taken it
+type pushedFrame struct {
+	video *frames.Frame
+	audio []byte
 }
 
-// slots gives pushed frames their frame numbers. The video and the audio
-// writer each ask for every frame number once, in order, at its deadline;
-// the first to ask takes the next pushed frame (or none) for that number
-// and the other finds it there, so a frame and its audio go out together.
-type slots struct {
+// pushQueue holds pushed frames until their frame interval comes.
+type pushQueue struct {
 	limit int64 // bytes of pushed frames that may wait
 
 	mu      sync.Mutex
 	waiting []pushedFrame
 	bytes   int64
-	taken   map[int64]*slotted
-	space   chan struct{} // closed, and replaced, when frames leave waiting
+	space   chan struct{} // closed, and replaced, when a frame leaves
 }
 
-func newSlots(limit int64) *slots {
-	return &slots{limit: limit, taken: make(map[int64]*slotted), space: make(chan struct{})}
+func newPushQueue(limit int64) *pushQueue {
+	return &pushQueue{limit: limit, space: make(chan struct{})}
 }
 
-func (s *slots) push(ctx context.Context, closed <-chan struct{}, p pushedFrame) error {
-	size := int64(len(p.video) + len(p.audio))
+func (q *pushQueue) push(ctx context.Context, closed <-chan struct{}, p pushedFrame) error {
+	size := int64(len(p.video.Pix) + len(p.audio))
 	for {
-		s.mu.Lock()
+		q.mu.Lock()
 		// One frame always fits, however large, so that a frame over the
 		// limit does not wait for ever.
-		if len(s.waiting) == 0 || s.bytes+size <= s.limit {
-			s.waiting = append(s.waiting, p)
-			s.bytes += size
-			s.mu.Unlock()
+		if len(q.waiting) == 0 || q.bytes+size <= q.limit {
+			q.waiting = append(q.waiting, p)
+			q.bytes += size
+			q.mu.Unlock()
 			return nil
 		}
-		space := s.space
-		s.mu.Unlock()
+		space := q.space
+		q.mu.Unlock()
 		select {
 		case <-space:
 		case <-ctx.Done():
@@ -89,47 +79,55 @@ func (s *slots) push(ctx context.Context, closed <-chan struct{}, p pushedFrame)
 	}
 }
 
-// take returns what frame n carries; each writer calls it once for each n.
-func (s *slots) take(n int64) (pushedFrame, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if sl, found := s.taken[n]; found {
-		delete(s.taken, n)
-		return sl.p, sl.ok
+// pop takes the next pushed frame, if there is one.
+func (q *pushQueue) pop() (pushedFrame, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.waiting) == 0 {
+		return pushedFrame{}, false
 	}
-	sl := &slotted{}
-	if len(s.waiting) > 0 {
-		sl.p, sl.ok = s.waiting[0], true
-		s.waiting[0] = pushedFrame{}
-		s.waiting = s.waiting[1:]
-		s.bytes -= int64(len(sl.p.video) + len(sl.p.audio))
-		close(s.space)
-		s.space = make(chan struct{})
-	}
-	s.taken[n] = sl
-	return sl.p, sl.ok
+	p := q.waiting[0]
+	q.waiting[0] = pushedFrame{}
+	q.waiting = q.waiting[1:]
+	q.bytes -= int64(len(p.video.Pix) + len(p.audio))
+	close(q.space)
+	q.space = make(chan struct{})
+	return p, true
 }
 
-// sound is the audio source of a live stream: the speech queue, with the
-// audio of pushed frames mixed in, metered as it goes out.
-type sound struct {
-	queue *speech.Queue
-	slots *slots
-	level atomic.Uint64 // math.Float64bits of the last chunk's RMS in dBFS
+// clear drops what waits, for a picture set on purpose.
+func (q *pushQueue) clear() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	clear(q.waiting)
+	q.waiting, q.bytes = q.waiting[:0], 0
+	close(q.space)
+	q.space = make(chan struct{})
 }
 
-// Read implements io.Reader for orchestrator.AudioSource; the supervisor
-// reads ReadChunk.
-func (a *sound) Read(p []byte) (int, error) { return a.queue.Read(p) }
-
-// ReadChunk implements orchestrator.ChunkReader.
-func (a *sound) ReadChunk(n int64, buf []byte) error {
-	a.queue.Read(buf)
-	if p, ok := a.slots.take(n); ok {
-		mix(buf, p.audio)
+// makeFrame makes frame n, for orchestrator.Pair, on the pacing path: its
+// audio is the speech queue's, with a pushed frame's own mixed in; its
+// picture the pushed frame, else the last one pushed, else the avatar's
+// choice for that audio (the idle, talking or blinking picture).
+func (s *Stream) makeFrame(n int64, audio []byte) ([]byte, error) {
+	s.queue.Read(audio)
+	p, pushed := s.pushed.pop()
+	if pushed {
+		mix(audio, p.audio)
 	}
-	a.level.Store(math.Float64bits(rmsDBFS(buf)))
-	return nil
+	level := frames.LevelDBFS(audio)
+	s.level.Store(math.Float64bits(level))
+	if pushed {
+		s.lastPushed.Store(p.video)
+	}
+	if f := s.lastPushed.Load(); f != nil {
+		s.face.FrameLevel(n, level) // the avatar keeps its clock and blinks
+		s.onAir.Store(f)
+		return f.Pix, nil
+	}
+	f := s.face.FrameLevel(n, level)
+	s.onAir.Store(f)
+	return f.Pix, nil
 }
 
 // mix adds src into dst, s16le both, clipping at full scale.
@@ -142,55 +140,5 @@ func mix(dst, src []byte) {
 	}
 }
 
-// SilenceDBFS is the level reported for digital silence.
-const SilenceDBFS = -100.0
-
-// rmsDBFS is the RMS level of s16le pcm, in dB below full scale.
-func rmsDBFS(pcm []byte) float64 {
-	var sum float64
-	n := len(pcm) / 2
-	for i := 0; i < 2*n; i += 2 {
-		v := float64(int16(uint16(pcm[i]) | uint16(pcm[i+1])<<8))
-		sum += v * v
-	}
-	if n == 0 || sum == 0 {
-		return SilenceDBFS
-	}
-	return max(SilenceDBFS, 10*math.Log10(sum/float64(n)/(32768*32768)))
-}
-
-// picture is the video source of a live stream: the frame of the moment,
-// swapped whole so that the writer never sees half a picture, or the
-// pushed frame of the frame number asked for.
-type picture struct {
-	e     orchestrator.Encoding
-	slots *slots
-	next  int64 // the frame number NextFrame is asked for next
-	cur   atomic.Pointer[namedFrame]
-}
-
-type namedFrame struct {
-	f    *frames.Frame
-	name string
-}
-
-// pushedName is what Status calls a picture made of pushed frames.
-const pushedName = "pushed frames"
-
-func (p *picture) set(f *frames.Frame, name string) { p.cur.Store(&namedFrame{f, name}) }
-
-func (p *picture) name() string { return p.cur.Load().name }
-
-func (p *picture) frame() *frames.Frame { return p.cur.Load().f }
-
-// NextFrame implements orchestrator.VideoSource, which asks for every frame
-// once, in order.
-func (p *picture) NextFrame() ([]byte, error) {
-	n := p.next
-	p.next++
-	if f, ok := p.slots.take(n); ok {
-		p.set(&frames.Frame{Width: p.e.Width, Height: p.e.Height, Pix: f.video}, pushedName)
-		return f.video, nil
-	}
-	return p.cur.Load().f.Pix, nil
-}
+// SilenceDBFS is the level Status reports for digital silence.
+const SilenceDBFS = frames.SilenceDBFS

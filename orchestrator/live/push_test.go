@@ -205,11 +205,11 @@ func ExampleStream_Push() {
 	for s.Frame().Pix[0] != 49*5 {
 		time.Sleep(10 * time.Millisecond)
 	}
-	fmt.Println("on air:", s.Status().Image)
+	fmt.Println("on air:", s.Status().Showing)
 	s.Stop()
 	fmt.Println("stopped:", <-done)
 	// Output:
-	// on air: pushed frames
+	// on air: pushed
 	// stopped: <nil>
 }
 

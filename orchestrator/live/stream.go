@@ -14,6 +14,7 @@ import (
 	"github.com/livepush/livepush/frames"
 	"github.com/livepush/livepush/orchestrator"
 	"github.com/livepush/livepush/orchestrator/speech"
+	"github.com/livepush/livepush/orchestrator/talk"
 )
 
 // Config describes a live stream: the supervisor's settings (ffmpeg, the
@@ -26,6 +27,10 @@ type Config struct {
 	// came from, for Status.
 	Image     *frames.Frame
 	ImageName string
+	// Talk, if set, shows on the frames whose audio is speech (the mouth
+	// open), and Blink for a moment every few seconds; see package talk.
+	Talk, Blink *frames.Frame
+	Detector    talk.DetectorConfig
 	// Fit is how SetImageFile's pictures meet the frame.
 	Fit frames.Fit
 	// MaxQueue bounds the speech still to air, and so any one clip
@@ -43,12 +48,16 @@ type Stream struct {
 	cfg    Config
 	sup    *orchestrator.Supervisor
 	queue  *speech.Queue
-	pic    picture
-	sound  sound
-	pushed *slots
+	face   *talk.Avatar
+	names  [3]atomic.Pointer[string] // what each role's picture came from
+	pushed *pushQueue
 	bus    bus
-	closed chan struct{} // closed when the stream stops or ends
-	close  sync.Once
+	// Set on the pacing path, for Status and Frame.
+	level      atomic.Uint64 // math.Float64bits of the last frame's audio level
+	lastPushed atomic.Pointer[frames.Frame]
+	onAir      atomic.Pointer[frames.Frame]
+	closed     chan struct{} // closed when the stream stops or ends
+	close      sync.Once
 
 	// The content clock: when speech starts after silence, the wall time
 	// and the queue's media time; the gap that opens between the two (an
@@ -88,10 +97,20 @@ func New(cfg Config) (*Stream, error) {
 	if cfg.Masker == nil {
 		cfg.Masker = orchestrator.NewMasker(cfg.Output, false)
 	}
-	s := &Stream{cfg: cfg, pushed: newSlots(cfg.PushBuffer), closed: make(chan struct{})}
+	s := &Stream{cfg: cfg, pushed: newPushQueue(cfg.PushBuffer), closed: make(chan struct{})}
 	s.lastEnd.Store(-1)
-	s.pic.e, s.pic.slots = cfg.Encoding, s.pushed
-	s.pic.set(cfg.Image, cfg.ImageName)
+	e := cfg.Encoding
+	face, err := talk.New(talk.Config{Width: e.Width, Height: e.Height, FPS: e.FPS, Idle: cfg.Image,
+		Talk: cfg.Talk, Blink: cfg.Blink, Detector: cfg.Detector})
+	if err != nil {
+		return nil, fmt.Errorf("%w: live: %w", orchestrator.ErrInvalidConfig, err)
+	}
+	s.face = face
+	for r, name := range []string{cfg.ImageName, "talk", "blink"} {
+		s.names[r].Store(&name)
+	}
+	s.onAir.Store(cfg.Image)
+	s.level.Store(math.Float64bits(SilenceDBFS))
 	q, err := speech.New(speech.Config{
 		SampleRate: cfg.Encoding.SampleRate,
 		Channels:   cfg.Encoding.Channels,
@@ -102,11 +121,10 @@ func New(cfg Config) (*Stream, error) {
 		return nil, fmt.Errorf("%w: live: %w", orchestrator.ErrInvalidConfig, err)
 	}
 	s.queue = q
-	s.sound.queue, s.sound.slots = q, s.pushed
-	s.sound.level.Store(math.Float64bits(SilenceDBFS))
+	pair := orchestrator.NewPair(cfg.Encoding, s.makeFrame)
 	sc := cfg.Config
 	sc.Realtime, sc.Live, sc.Frames = true, true, 0
-	sc.Video, sc.Audio, sc.Notify = &s.pic, &s.sound, s.supervisorEvent
+	sc.Video, sc.Audio, sc.Notify = pair.Video(), pair.Audio(), s.supervisorEvent
 	s.sup, err = orchestrator.New(sc)
 	if err != nil {
 		return nil, err
@@ -234,6 +252,19 @@ func (s *Stream) Drop(id string) error {
 // call it ("": the file's name). Decoding happens here, in the caller's
 // goroutine, never on the pacing path.
 func (s *Stream) SetImageFile(path, name string) error {
+	return s.SetPictureFile(talk.Idle, path, name)
+}
+
+// SetImage shows f, a frame of the stream's size, from the next frame on.
+// f must not be changed afterwards: the last seconds of frames are kept to
+// be sent again after a restart.
+func (s *Stream) SetImage(f *frames.Frame, name string) error {
+	return s.SetPicture(talk.Idle, f, name)
+}
+
+// SetPictureFile is SetImageFile for the picture of a role: the idle one
+// (the image), the one shown while speech plays, or the blink.
+func (s *Stream) SetPictureFile(role talk.Role, path, name string) error {
 	if err := s.open(); err != nil {
 		return err
 	}
@@ -247,25 +278,28 @@ func (s *Stream) SetImageFile(path, name string) error {
 	if name == "" {
 		name = filepath.Base(path)
 	}
-	return s.SetImage(f, name)
+	return s.SetPicture(role, f, name)
 }
 
-// SetImage shows f, a frame of the stream's size, from the next frame on.
-// f must not be changed afterwards: the last seconds of frames are kept to
-// be sent again after a restart.
-func (s *Stream) SetImage(f *frames.Frame, name string) error {
-	if len(f.Pix) != s.cfg.Encoding.FrameBytes() {
-		return fmt.Errorf("%w: a %dx%d picture for a %dx%d stream", ErrBadInput, f.Width, f.Height,
-			s.cfg.Encoding.Width, s.cfg.Encoding.Height)
+// SetPicture is SetImage for the picture of a role; a nil f turns the
+// talking or the blinking picture off. Setting the idle picture ends
+// pushed frames: what was pushed and has not aired is dropped.
+func (s *Stream) SetPicture(role talk.Role, f *frames.Frame, name string) error {
+	if err := s.face.Set(role, f); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
-	s.pic.set(f, name)
-	s.bus.publish(Event{Kind: ImageChanged, Time: time.Now(), Media: s.queue.Snapshot().Media})
+	s.names[role].Store(&name)
+	if role == talk.Idle {
+		s.pushed.clear()
+		s.lastPushed.Store(nil)
+	}
+	s.bus.publish(Event{Kind: ImageChanged, Time: time.Now(), Media: s.queue.Snapshot().Media, Role: role.String(), Image: name})
 	return nil
 }
 
 // Frame is the picture on air now: the image set last, or the last pushed
 // frame. It must not be changed.
-func (s *Stream) Frame() *frames.Frame { return s.pic.frame() }
+func (s *Stream) Frame() *frames.Frame { return s.onAir.Load() }
 
 // open reports ErrStopped once the stream is stopping or has ended.
 func (s *Stream) open() error {
@@ -298,8 +332,12 @@ func (s *Stream) Status() Status {
 		ClipsAired: q.Aired,
 		Frames:     sup.Frames,
 		Bytes:      sup.Bytes,
-		Image:      s.pic.name(),
-		AudioLevel: math.Float64frombits(s.sound.level.Load()),
+		Image:      *s.names[talk.Idle].Load(),
+		Showing:    s.face.Showing().String(),
+		AudioLevel: math.Float64frombits(s.level.Load()),
+	}
+	if s.lastPushed.Load() != nil {
+		st.Showing = "pushed"
 	}
 	if !started.IsZero() {
 		st.Uptime = time.Since(started)
@@ -389,7 +427,7 @@ func (s *Stream) logEvents(events <-chan Event) {
 		case SpeechDropped:
 			log.Info("speech dropped from the queue", "id", e.ID)
 		case ImageChanged:
-			log.Info("image changed", "image", s.pic.name(), "at", e.Media.Round(time.Millisecond))
+			log.Info("image changed", "role", e.Role, "image", e.Image, "at", e.Media.Round(time.Millisecond))
 		case StateChanged:
 			log.Info("state", "state", e.State)
 		}

@@ -66,8 +66,10 @@ func NewDetector(cfg DetectorConfig) (*Detector, error) {
 }
 
 // Speaking judges the next frame's audio, s16le pcm.
-func (d *Detector) Speaking(pcm []byte) bool {
-	level := frames.LevelDBFS(pcm)
+func (d *Detector) Speaking(pcm []byte) bool { return d.SpeakingLevel(frames.LevelDBFS(pcm)) }
+
+// SpeakingLevel judges the next frame by its audio's level in dBFS.
+func (d *Detector) SpeakingLevel(level float64) bool {
 	if d.voiced(level) {
 		d.left = d.hold + 1
 	}

@@ -153,8 +153,13 @@ func (a *Avatar) Showing() Role { return Role(a.showing.Load()) }
 // talking one while the audio is speech, the blink one during a blink,
 // the idle one otherwise. It allocates nothing and copies no picture.
 func (a *Avatar) Frame(n int64, pcm []byte) *frames.Frame {
+	return a.FrameLevel(n, frames.LevelDBFS(pcm))
+}
+
+// FrameLevel is Frame for audio whose level (frames.LevelDBFS) is known.
+func (a *Avatar) FrameLevel(n int64, level float64) *frames.Frame {
 	role := Idle
-	if a.det.Speaking(pcm) {
+	if a.det.SpeakingLevel(level) {
 		role = Talk
 	}
 	if n >= a.nextBlink {
