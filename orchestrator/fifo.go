@@ -30,7 +30,7 @@ func newPipeDir() (*pipeDir, error) {
 	}
 	p := &pipeDir{dir: dir, video: filepath.Join(dir, "video"), audio: filepath.Join(dir, "audio")}
 	for _, path := range []string{p.video, p.audio} {
-		if err := syscall.Mkfifo(path, 0o600); err != nil {
+		if err := mkfifo(path, 0o600); err != nil {
 			os.RemoveAll(dir)
 			return nil, fmt.Errorf("fifo: mkfifo %s: %w", path, err)
 		}

@@ -359,12 +359,6 @@ func childEnv(env []string) []string {
 // SIGINT 2 s into a file output, left a broken file in 3 runs of 3).
 func interrupt(p *os.Process) error { return interruptVia(p, signalGroup) }
 
-// signalGroup signals ffmpeg's process group (ffmpeg leads it: Setpgid), so
-// that a wrapper's ffmpeg child is reached too, not only the wrapper.
-func signalGroup(p *os.Process, sig syscall.Signal) error {
-	return syscall.Kill(-p.Pid, sig)
-}
-
 // interruptVia is interrupt with the group signal sent by group.
 func interruptVia(p *os.Process, group func(*os.Process, syscall.Signal) error) error {
 	if group(p, syscall.SIGINT) != nil {
