@@ -27,6 +27,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/livepush/livepush/orchestrator/proctest"
 )
 
 // supKey is the stream key of the test output: it must never show.
@@ -482,30 +484,10 @@ func (h *harness) dump() string {
 	return b.String()
 }
 
-// procState reports whether pid exists, its state letter and its parent.
-func procState(pid int) (exists bool, state byte, ppid int) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false, 0, 0
-	}
-	// pid (comm) S ppid ...: comm may hold spaces; it ends at the last ')'.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return true, '?', 0
-	}
-	fields := strings.Fields(s[i+1:])
-	if len(fields) < 2 {
-		return true, '?', 0
-	}
-	ppid, _ = strconv.Atoi(fields[1])
-	return true, fields[0][0], ppid
-}
-
 // lingers reports whether pid still runs, or is a zombie this process did not reap.
 func lingers(pid int) bool {
-	exists, state, ppid := procState(pid)
-	return exists && (state != 'Z' || ppid == os.Getpid())
+	st, err := proctest.ReadStat(pid)
+	return err == nil && (st.State != 'Z' || st.PPid == os.Getpid())
 }
 
 // poll calls cond every few milliseconds until it holds or d has passed.
@@ -545,8 +527,8 @@ func (h *harness) checkClean(base int) {
 			continue
 		}
 		if !poll(cleanWithin, func() bool { return !lingers(pid) }) {
-			_, state, ppid := procState(pid)
-			t.Errorf("process %d still there (state %c, parent %d) %v after the test", pid, state, ppid, cleanWithin)
+			st, _ := proctest.ReadStat(pid)
+			t.Errorf("process %d still there (state %c, parent %d) %v after the test", pid, st.State, st.PPid, cleanWithin)
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
@@ -1328,7 +1310,7 @@ func TestSupervisorRealFFmpegFrozen(t *testing.T) {
 	if started2.int("pid") == int64(pid1) {
 		t.Fatal("the same pid started again")
 	}
-	if exists, _, _ := procState(pid1); exists {
+	if _, err := proctest.ReadStat(pid1); err == nil {
 		t.Errorf("the frozen ffmpeg %d still exists when the next one starts", pid1)
 	}
 	if got, want := started2.str("output"), segmentName(h.dir, started2.int("attempt")); got != want {
