@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/disintegration/imaging"
+
+	"github.com/livepush/livepush/frames/hugepage"
 )
 
 // MaxImageSide is the largest width or height of an image that LoadImage
@@ -178,7 +180,7 @@ func ToBGR24(img *image.NRGBA) []byte {
 // image and fills it a row at a time with conv(frame row, image row).
 func rowsToBGR24(pix []byte, stride int, offset func(x, y int) int, b image.Rectangle, conv func(row, src []byte)) []byte {
 	w, h := b.Dx(), b.Dy()
-	dst := newPixels(w * h * 3)
+	dst := hugepage.Alloc(w * h * 3)
 	start := offset(b.Min.X, b.Min.Y)
 	for y := 0; y < h; y++ {
 		conv(dst[y*w*3:(y+1)*w*3:(y+1)*w*3], pix[start+y*stride:][:w*4:w*4])
