@@ -28,8 +28,8 @@ var (
 type Fit int
 
 const (
-	// FitStretch scales both axes independently to fill the frame, as the
-	// prototype did; the aspect ratio is not kept.
+	// FitStretch scales both axes independently to fill the frame; the
+	// aspect ratio is not kept.
 	FitStretch Fit = iota
 	// FitLetterbox scales the image to fit inside the frame and centres it on black.
 	FitLetterbox
@@ -88,8 +88,8 @@ func LoadImage(path string, width, height int, fit Fit) (*Frame, error) {
 		fitted = resize(img, width, height, fit)
 	}
 	// An image already at the frame size (every fit is then the identity) goes
-	// straight to bgr24: at 1920x1080 the resize's copy was 8 MB and a fifth of
-	// the start-up.
+	// straight to bgr24: the resize's copy (8 MB of RGBA at 1920x1080) would
+	// be a large part of the start-up.
 	return &Frame{Width: width, Height: height, Pix: anyToBGR24(fitted)}, nil
 }
 
