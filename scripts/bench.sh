@@ -75,7 +75,7 @@ skipped() { [[ "$SKIP" == *" $1 "* ]]; }
 if [ $LONG = 1 ]; then
 	REPEAT=${BENCH_REPEAT:-3}
 	# Single rounds scatter widely on a virtual machine; 21 rounds keep the median's 95 % interval
-	# narrow enough to judge a 5 % target (scripts/bench/README.md, Method).
+	# narrow enough to judge a 5 % target (scripts/bench/README.md, Unpaced).
 	UNPACED_REPEAT=${BENCH_UNPACED_REPEAT:-21}
 	FLOOR=${BENCH_FLOOR:-1}
 	CPU_SECONDS=40
