@@ -258,7 +258,7 @@ frame() { # frame WxH: one raw bgr24 frame of the still
 	[ -f "$f" ] || ffmpeg -v error -y -i "$(image "$1")" -f rawvideo -pix_fmt bgr24 "$f"
 	echo "$f"
 }
-frames() { # frames WxH N: N raw bgr24 frames in one regular file (regular files, as the issue asks:
+frames() { # frames WxH N: N raw bgr24 frames in one regular file (not one frame looped:
 	# ffmpeg's -stream_loop over a short file costs it measurably more, in seconds and in system time)
 	local one f=$MEDIA/frames-$1-$2.bgr24 i blocks
 	one=$(frame "$1")
@@ -355,8 +355,8 @@ unpaced() {
 			mapfile -d '' fl < <("$ARR" argv -mode unpaced -video "${fifo[0]}" -audio "${fifo[1]}" -frames $n -out "$outfl" <<<"$dry")
 			[ ${#fl[@]} -gt 0 ] || die "could not derive the FIFO ffmpeg command from: $dry"
 		fi
-		# Rounds: each runs every tool once, back to back, the first one in turn. This VM's speed
-		# drifts by several per cent over tens of seconds; within a round the tools see about the
+		# Rounds: each runs every tool once, back to back, the first one in turn. A virtual machine's
+		# speed drifts by several per cent over tens of seconds; within a round the tools see about the
 		# same machine, so the table reports the median of the rounds' ratios (the ratio of the
 		# medians goes to the details file).
 		for rep in $(seq 1 "$UNPACED_REPEAT"); do
