@@ -10,11 +10,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/livepush/livepush/orchestrator/proctest"
 )
 
 // countingVideo yields 8-byte frames holding their own number.
@@ -204,25 +205,17 @@ func TestVideoFillStillInHugePages(t *testing.T) {
 	}
 }
 
-// anonHugeKB is this process's AnonHugePages, or -1 outside Linux. Memory
-// that earlier tests left to the garbage collector is returned first, so
-// that its release during a test does not hide what the test added.
+// anonHugeKB is this process's AnonHugePages, or -1 where it cannot be read.
+// Memory that earlier tests left to the garbage collector is returned first,
+// so that its release during a test does not hide what the test added.
 func anonHugeKB(t *testing.T) int {
 	debug.FreeOSMemory()
-	b, err := os.ReadFile("/proc/self/smaps_rollup")
+	n, err := proctest.AnonHugeKB()
 	if err != nil {
+		t.Log(err)
 		return -1
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "AnonHugePages:" {
-			n, err := strconv.Atoi(f[1])
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	return -1
+	return n
 }
 
 // TestFeedBatchAhead: a track with batch 4 is written in blocks of four units

@@ -251,7 +251,7 @@ elif ! bash "$ROOT/scripts/nginx-rtmp.sh" start "$NGINX_DIR" "$PORT" >"$TMP/ngin
   cat "$TMP/nginx.log"; fail "nginx-rtmp starts on 127.0.0.1:$PORT"
 else
   pass "nginx-rtmp starts on 127.0.0.1:$PORT"
-  # As the issue runs it: host network, the samples mounted.
+  # As README runs it: host network, the samples mounted.
   stream test
   # As the Kubernetes example runs it: read-only root filesystem with a fresh /tmp, no capabilities,
   # no privilege escalation, the URL from the environment.

@@ -376,7 +376,7 @@ func TestE2ELive(t *testing.T) {
 		}
 	}
 
-	swaps := regexp.MustCompile(`msg="image changed" image=red.png at=(\S+)`).FindStringSubmatch(stderr)
+	swaps := regexp.MustCompile(`msg="image changed" role=idle image=red.png at=(\S+)`).FindStringSubmatch(stderr)
 	if swaps == nil {
 		t.Fatalf("no image change logged")
 	}

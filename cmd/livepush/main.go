@@ -352,8 +352,9 @@ func newLogger(w io.Writer, level, format string, m *orchestrator.Masker) (*slog
 // fileModeProcs is what a file-mode stream does once its image is ready:
 // from then on livepush only waits on timers, pipes and ffmpeg, and one P
 // spares the scheduler the hand-offs between idle Ps (bench.sh's realtime
-// CPU rows show the saving; the decoding itself runs on every core). Nil when the user chose GOMAXPROCS. A process that also
-// serves HTTP (live mode) keeps every P.
+// CPU rows show the saving; the decoding itself runs on every core). Nil
+// when the user chose GOMAXPROCS. A process that also serves HTTP (live
+// mode) keeps every P.
 func fileModeProcs() func() {
 	if os.Getenv("GOMAXPROCS") != "" {
 		return nil
