@@ -14,6 +14,8 @@
 //	POST   /v1/stop                  202; the stream stops gracefully
 //	GET    /metrics                  Prometheus text, livepush_* series
 //	GET    /healthz, /readyz         200; /readyz is 503 while ffmpeg is not publishing
+//	GET    /v1/preview.jpg           the picture on air as a JPEG; ETag, 304 on If-None-Match
+//	GET    /                         the control page: HTML with its script and style inline
 //
 // The stream's errors map to 400 (ErrBadInput), 429 (ErrQueueFull), 413
 // (ErrTooLong: a clip longer than the queue holds), 404 (ErrNotFound) and
@@ -22,7 +24,9 @@
 // With Config.Token set every route needs "Authorization: Bearer TOKEN"
 // except /healthz and /readyz, which stay open because orchestrators'
 // probes send no token; they tell only whether the process answers and
-// whether ffmpeg is publishing.
+// whether ffmpeg is publishing; and the page at /, which must load to ask
+// for the token. It is the same static document for everyone: every
+// request it makes carries the token.
 package control
 
 import (
@@ -42,6 +46,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/livepush/livepush/frames"
 	"github.com/livepush/livepush/orchestrator/live"
 )
 
@@ -53,6 +58,8 @@ type Stream interface {
 	SetImageFile(path, name string) error
 	Status() live.Status
 	Subscribe() (<-chan live.Event, func())
+	// Frame is the picture on air now; it is never changed once returned.
+	Frame() *frames.Frame
 	// Stop asks for a graceful stop, as SIGTERM does.
 	Stop()
 }
@@ -90,6 +97,8 @@ type Server struct {
 	mux     *http.ServeMux
 	token   [sha256.Size]byte
 	metrics http.Handler
+	page    page
+	preview *preview
 
 	// quit ends open event streams on shutdown, which http.Server.Shutdown
 	// would otherwise wait for without end.
@@ -120,6 +129,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("control: upload directory %s is not a directory", cfg.TempDir)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, quit: make(chan struct{})}
+	var err error
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -127,6 +137,10 @@ func New(cfg Config) (*Server, error) {
 		s.token = sha256.Sum256([]byte(cfg.Token))
 	}
 	s.metrics = newMetricsHandler(cfg.Stream, cfg.Version)
+	if s.page, err = newPage(); err != nil {
+		return nil, err
+	}
+	s.preview = newPreview()
 	s.routes()
 	return s, nil
 }
@@ -143,6 +157,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1/stop", s.stop)
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
+	m.HandleFunc("GET /v1/preview.jpg", s.previewJPEG)
+	m.HandleFunc(pagePattern, s.servePage)
 	s.mux = m
 }
 
@@ -165,7 +181,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func open(pattern string) bool {
-	return pattern == "GET /healthz" || pattern == "GET /readyz"
+	return pattern == "GET /healthz" || pattern == "GET /readyz" || pattern == pagePattern
 }
 
 func (s *Server) authorized(r *http.Request) bool {
@@ -443,6 +459,7 @@ type statusJSON struct {
 	Publishing bool      `json:"publishing"`
 	ClipsAired int       `json:"clips_aired"`
 	Image      string    `json:"image"`
+	AudioLevel float64   `json:"audio_level_db"`
 }
 
 func toStatusJSON(st live.Status) statusJSON {
@@ -460,6 +477,7 @@ func toStatusJSON(st live.Status) statusJSON {
 		Publishing: st.Publishing,
 		ClipsAired: st.ClipsAired,
 		Image:      st.Image,
+		AudioLevel: st.AudioLevel,
 	}
 	if c := st.Current; c != nil {
 		el := seconds(c.Elapsed)

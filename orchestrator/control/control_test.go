@@ -359,12 +359,12 @@ func TestStatus(t *testing.T) {
 		Current:   &live.Clip{ID: "a", Duration: 3 * time.Second, Elapsed: time.Second},
 		Queue:     []live.Clip{{ID: "b", Duration: 2 * time.Second}, {ID: "c", Duration: time.Second}},
 		QueueTime: 3 * time.Second, Output: "rtmp://host/app/****", Drift: 1500 * time.Microsecond,
-		LastError: "ffmpeg exited", Publishing: true,
+		LastError: "ffmpeg exited", Publishing: true, AudioLevel: -23.5,
 	})
 	w = e.do("GET", "/v1/status", nil)
 	var got map[string]any
 	json.Unmarshal(w.Body.Bytes(), &got)
-	want := `{"behind_live_seconds":0.25,"clips_aired":0,"current":{"duration_seconds":3,"elapsed_seconds":1,"id":"a"},` +
+	want := `{"audio_level_db":-23.5,"behind_live_seconds":0.25,"clips_aired":0,"current":{"duration_seconds":3,"elapsed_seconds":1,"id":"a"},` +
 		`"drift_ms":1.5,"image":"","last_error":"ffmpeg exited","media_seconds":89,"output":"rtmp://host/app/****",` +
 		`"publishing":true,"queue":{"items":[{"duration_seconds":2,"id":"b"},{"duration_seconds":1,"id":"c"}],"seconds":3},` +
 		`"restarts":2,"speaking":true,"state":"speaking","uptime_seconds":90}`
