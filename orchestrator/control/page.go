@@ -40,7 +40,7 @@ func newPage() (page, error) {
 	body := strings.Replace(pageHTML, js, "<script>"+pageJS+"</script>", 1)
 	body = strings.Replace(body, css, "<style>"+pageCSS+"</style>", 1)
 	csp := "default-src 'self'; script-src " + hashSource(pageJS) + "; style-src " + hashSource(pageCSS) +
-		"; img-src 'self' blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+		"; img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 	return page{body: []byte(body), csp: csp}, nil
 }
 

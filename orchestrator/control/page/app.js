@@ -139,6 +139,7 @@
     $('restarts').textContent = String(st.restarts ?? '–');
     $('aired').textContent = String(st.clips_aired ?? '–');
     $('imgname').textContent = st.image || '';
+    $('imgname').title = st.image || '';
     const le = $('lasterror');
     le.hidden = !st.last_error;
     le.textContent = st.last_error ? 'last error: ' + st.last_error : '';
