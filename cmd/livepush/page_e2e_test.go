@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -205,7 +206,8 @@ func colourNear(r, g, b, tol int) string {
 // reads idle and live. A WAV queued through its file input airs (its tone is in the recording where
 // the log says the clip started), a second one queued shows in the queue and its Drop button removes
 // it, the Interrupt button cuts the first; a picture swapped through the page shows in the preview and
-// in the recording; Stop, confirmed, ends the stream and the page says livepush has stopped.
+// in the recording, and one dropped on the page in the preview; the page follows a restart of ffmpeg;
+// Stop, confirmed, ends the stream and the page says livepush has stopped.
 // Screenshots at a desktop and a phone width go to $LIVEPUSH_SCREENSHOTS (else a temporary directory).
 func TestE2EPage(t *testing.T) {
 	t.Parallel()
@@ -288,6 +290,29 @@ func TestE2EPage(t *testing.T) {
 		t.Errorf("image name %q, want red.png", got)
 	}
 	a.playFor(p, 1)
+	// And a picture dropped on the picture's zone (a drop event as the browser makes it for a file
+	// dragged from the desktop).
+	js[bool](b, `(async () => {
+		const c = document.createElement('canvas');
+		c.width = c.height = 32;
+		const g = c.getContext('2d');
+		g.fillStyle = 'rgb(0, 0, 220)';
+		g.fillRect(0, 0, 32, 32);
+		const blob = await new Promise(r => c.toBlob(r, 'image/png'));
+		const dt = new DataTransfer();
+		dt.items.add(new File([blob], 'blue.png', { type: 'image/png' }));
+		document.getElementById('image-drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+		return true;
+	})()`)
+	b.wait("the blue preview", colourNear(0, 0, 220, 40)+` && document.getElementById('imgname').textContent === 'blue.png'`, previewColour)
+
+	// ffmpeg killed: the page follows the stream through the restart.
+	if err := syscall.Kill(p.WaitChild(0, 10*time.Second), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	b.wait("the restart", `document.getElementById('restarts').textContent === '1' &&
+		document.getElementById('state').textContent === 'idle' && document.querySelector('#events li.k-restart') !== null`,
+		`document.body.innerText`)
 	if c := b.consoleTake(); len(c) > 0 {
 		t.Errorf("console errors and warnings on the page: %q", c)
 	}
@@ -304,8 +329,8 @@ func TestE2EPage(t *testing.T) {
 		document.getElementById('banner').textContent.includes('livepush has stopped')`, `document.body.innerText`)
 
 	recs := srv.WaitDone("page", 15*time.Second)
-	if len(recs) != 1 {
-		t.Fatalf("recordings %v: want one publish session", recs)
+	if len(recs) != 2 {
+		t.Fatalf("recordings %v: want two publish sessions, before and after the restart", recs)
 	}
 	stderr := p.Stderr.String()
 	starts := logTimes(t, stderr, "speech started")
