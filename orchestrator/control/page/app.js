@@ -138,7 +138,8 @@
     $('behind').textContent = dur(st.behind_live_seconds);
     $('restarts').textContent = String(st.restarts ?? '–');
     $('aired').textContent = String(st.clips_aired ?? '–');
-    $('imgname').textContent = st.image || '';
+    // The file's name; the path it was read from is in the tooltip.
+    $('imgname').textContent = (st.image || '').split('/').pop();
     $('imgname').title = st.image || '';
     const le = $('lasterror');
     le.hidden = !st.last_error;
