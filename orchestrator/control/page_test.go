@@ -222,3 +222,33 @@ func TestETagMatches(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPreviewEncode1280x720 is the cost of a preview of a new picture: bgr24 to RGBA and JPEG.
+func BenchmarkPreviewEncode1280x720(b *testing.B) {
+	p := newPreview()
+	f := solidFrame(1280, 720, 10, 20, 30)
+	for i := range f.Pix {
+		f.Pix[i] = byte(i * 7 / 3)
+	}
+	now := time.Unix(0, 0)
+	p.now = func() time.Time { return now }
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(time.Second)
+		p.frame = nil // a new picture each time
+		if _, _, err := p.get(f); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPreviewStill1280x720 is the cost of a poll of a still picture: the kept JPEG.
+func BenchmarkPreviewStill1280x720(b *testing.B) {
+	p := newPreview()
+	f := solidFrame(1280, 720, 10, 20, 30)
+	p.get(f)
+	b.ReportAllocs()
+	for b.Loop() {
+		p.get(f)
+	}
+}

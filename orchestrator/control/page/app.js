@@ -1,11 +1,11 @@
 'use strict';
-// The livepush control page: it polls /v1/status and /v1/preview.jpg once a
-// second, reads /v1/events with fetch (EventSource cannot send the bearer
+// The livepush control page: it polls /v1/status and /v1/preview.jpg twice a
+// second (the preview only while the tab is seen), reads /v1/events with fetch (EventSource cannot send the bearer
 // token) and acts through the same API. Text goes in with textContent only.
 (() => {
   const $ = (id) => document.getElementById(id);
   const KEY = 'livepush-control-token';
-  const POLL_MS = 1000;
+  const POLL_MS = 500;
   const MAX_EVENTS = 50;
 
   let token = sessionStorage.getItem(KEY) || '';
@@ -226,7 +226,7 @@
       if (needAuth) break;
       try {
         await refreshStatus();
-        await refreshPreview();
+        if (!document.hidden) await refreshPreview();
         if (!eventsOn) watchEvents();
       } catch (e) { /* shown by api(): the banner or the token prompt */ }
     } while (pollAgain);
@@ -362,5 +362,6 @@
   window.addEventListener('dragover', (ev) => ev.preventDefault());
   window.addEventListener('drop', (ev) => ev.preventDefault());
 
+  document.addEventListener('visibilitychange', () => { if (!document.hidden) poll(); });
   poll();
 })();
