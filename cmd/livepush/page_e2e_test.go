@@ -206,7 +206,8 @@ func colourNear(r, g, b, tol int) string {
 // the log says the clip started), a second one queued shows in the queue and its Drop button removes
 // it, the Interrupt button cuts the first; a picture swapped through the page shows in the preview and
 // in the recording, and one dropped on the page in the preview; the page follows a restart of ffmpeg;
-// Stop, confirmed, ends the stream and the page says livepush has stopped.
+// Stop, confirmed, ends the stream and the page says livepush has stopped; a livepush started again
+// at the address, the page takes it up.
 // Screenshots at a desktop and a phone width go to $LIVEPUSH_SCREENSHOTS (else a temporary directory).
 func TestE2EPage(t *testing.T) {
 	t.Parallel()
@@ -266,10 +267,13 @@ func TestE2EPage(t *testing.T) {
 	b.wait("the second clip queued", `document.querySelectorAll('#queue li').length === 1`, `document.getElementById('queue').innerText`)
 	b.wait("the level of the clip", `document.getElementById('level-db').textContent.endsWith('dBFS')`, `document.getElementById('level-db').textContent`)
 	b.wait("the clip's progress", `document.getElementById('current-progress').value >= 1`, `document.getElementById('current').innerText`)
-	desktop := b.screenshot(shots, "page-desktop.png", 1280, 800, false)
+	b.wait("the answer to the upload", shown("toast")+` && document.getElementById('toast').textContent.startsWith('Queued second.wav')`,
+		`document.getElementById('toast').textContent`)
+	b.do("close the answer", chromedp.Click(chromedp.ID("toast")))
+	b.wait("the answer closed", `!`+shown("toast"), `document.getElementById('toast').textContent`)
+	b.screenshot(shots, "page-desktop.png", 1280, 800, false)
 	b.screenshot(shots, "page-phone.png", 390, 844, true)
 	b.do("desktop", chromedp.EmulateViewport(1280, 800))
-	_ = desktop
 
 	// Drop the queued clip, then cut the one on air.
 	dropped := js[string](b, `document.querySelector('#queue li').dataset.id`)
@@ -363,4 +367,13 @@ func TestE2EPage(t *testing.T) {
 	swap, _ := time.ParseDuration(swaps[1])
 	checkColour(t, "before the swap", meanRGB(decodeFrameRGB(t, recs[0], start, 160, 90), 160, 80, 45, 8), [3]float64{0, 200, 0}, 40)
 	checkColour(t, "after the swap", meanRGB(decodeFrameRGB(t, recs[0], swap.Seconds()+0.2, 160, 90), 160, 80, 45, 8), [3]float64{220, 0, 0}, 40)
+
+	// livepush started again at the address: the page, left open, takes it up.
+	p2 := startLivepush(t, lpOpts{Env: []string{"LIVEPUSH_CONTROL_TOKEN=" + token}}, "stream", "--live",
+		"--image", red, "--size", "160x90", "-o", srv.URL("page2"), "--control", fmt.Sprintf("127.0.0.1:%d", port))
+	b.wait("the page back", `!`+shown("banner")+` && document.getElementById('state').textContent === 'idle' &&
+		document.getElementById('onair').textContent === 'LIVE'`, `document.body.innerText`)
+	b.wait("the new stream's preview", colourNear(220, 0, 0, 40), previewColour)
+	p2.Signal(syscall.SIGTERM)
+	p2.ExpectExit(0, 30*time.Second)
 }

@@ -126,6 +126,8 @@
     toastTimer = setTimeout(() => { t.hidden = true; }, bad ? 8000 : 4000);
   }
 
+  $('toast').addEventListener('click', () => { $('toast').hidden = true; });
+
   // ---- status ----
   function render(st) {
     setState(st.state || 'unknown');
