@@ -311,6 +311,24 @@ func TestE2EPage(t *testing.T) {
 	})()`)
 	b.wait("the blue preview", colourNear(0, 0, 220, 40)+` && document.getElementById('imgname').textContent === 'blue.png'`, previewColour)
 
+	// A status with a list of outputs (as several -o give) shows one row each: the status is
+	// rewritten on its way into the page, and the page's own fetch put back after.
+	js[bool](b, `(() => {
+		window.realFetch = window.fetch;
+		window.fetch = async (url, opts) => {
+			const r = await window.realFetch(url, opts);
+			if (url !== '/v1/status' || !r.ok) return r;
+			const st = await r.json();
+			st.outputs = [{ url: 'rtmp://a.example/live/***', state: 'publishing' }, { url: 'srt://b.example:9000', state: 'restarting' }];
+			return new Response(JSON.stringify(st), { status: 200, headers: { 'Content-Type': 'application/json' } });
+		};
+		return true;
+	})()`)
+	b.wait("two output rows", `document.querySelectorAll('#outputs tr').length === 2 &&
+		document.getElementById('outputs').textContent.includes('srt://b.example:9000restarting')`, `document.getElementById('outputs').innerText`)
+	js[bool](b, `(() => { window.fetch = window.realFetch; return true; })()`)
+	b.wait("one output row again", `document.querySelectorAll('#outputs tr').length === 1`, `document.getElementById('outputs').innerText`)
+
 	// ffmpeg killed: the page follows the stream through the restart.
 	if err := syscall.Kill(p.WaitChild(0, 10*time.Second), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
