@@ -1,7 +1,8 @@
 'use strict';
 // The livepush control page: it polls /v1/status and /v1/preview.jpg twice a
-// second (the preview only while the tab is seen), reads /v1/events with fetch (EventSource cannot send the bearer
-// token) and acts through the same API. Text goes in with textContent only.
+// second (the preview only while the tab is seen), reads /v1/events with
+// fetch (EventSource cannot send the bearer token) and acts through the same
+// API. Text goes in with textContent only.
 (() => {
   const $ = (id) => document.getElementById(id);
   const KEY = 'livepush-control-token';
