@@ -14,6 +14,8 @@
 //	POST   /v1/stop                  202; the stream stops gracefully
 //	GET    /metrics                  Prometheus text, livepush_* series
 //	GET    /healthz, /readyz         200; /readyz is 503 while ffmpeg is not publishing
+//	GET    /v1/preview.jpg           the picture on air as a JPEG; ETag, 304 on If-None-Match
+//	GET    /                         the control page: HTML with its script and style inline
 //
 // The stream's errors map to 400 (ErrBadInput), 429 (ErrQueueFull), 413
 // (ErrTooLong: a clip longer than the queue holds), 404 (ErrNotFound) and
@@ -22,7 +24,9 @@
 // With Config.Token set every route needs "Authorization: Bearer TOKEN"
 // except /healthz and /readyz, which stay open because orchestrators'
 // probes send no token; they tell only whether the process answers and
-// whether ffmpeg is publishing.
+// whether ffmpeg is publishing; and the page at /, which must load to ask
+// for the token. It is the same static document for everyone: every
+// request it makes carries the token.
 package control
 
 import (
@@ -42,6 +46,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/livepush/livepush/frames"
 	"github.com/livepush/livepush/orchestrator/live"
 	"github.com/livepush/livepush/orchestrator/talk"
 )
@@ -56,6 +61,8 @@ type Stream interface {
 	SetPictureFile(role talk.Role, path, name string) error
 	Status() live.Status
 	Subscribe() (<-chan live.Event, func())
+	// Frame is the picture on air now; it is never changed once returned.
+	Frame() *frames.Frame
 	// Stop asks for a graceful stop, as SIGTERM does.
 	Stop()
 }
@@ -93,6 +100,8 @@ type Server struct {
 	mux     *http.ServeMux
 	token   [sha256.Size]byte
 	metrics http.Handler
+	page    page
+	preview *preview
 
 	// quit ends open event streams on shutdown, which http.Server.Shutdown
 	// would otherwise wait for without end.
@@ -123,6 +132,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("control: upload directory %s is not a directory", cfg.TempDir)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, quit: make(chan struct{})}
+	var err error
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -130,6 +140,10 @@ func New(cfg Config) (*Server, error) {
 		s.token = sha256.Sum256([]byte(cfg.Token))
 	}
 	s.metrics = newMetricsHandler(cfg.Stream, cfg.Version)
+	if s.page, err = newPage(); err != nil {
+		return nil, err
+	}
+	s.preview = newPreview()
 	s.routes()
 	return s, nil
 }
@@ -146,6 +160,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1/stop", s.stop)
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
+	m.HandleFunc("GET /v1/preview.jpg", s.previewJPEG)
+	m.HandleFunc(pagePattern, s.servePage)
 	s.mux = m
 }
 
@@ -168,7 +184,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func open(pattern string) bool {
-	return pattern == "GET /healthz" || pattern == "GET /readyz"
+	return pattern == "GET /healthz" || pattern == "GET /readyz" || pattern == pagePattern
 }
 
 func (s *Server) authorized(r *http.Request) bool {

@@ -30,6 +30,7 @@ type fakeStream struct {
 	imageErr error
 	cut      bool
 	status   live.Status
+	frame    *frames.Frame
 
 	speakCalls  int
 	interrupt   bool
@@ -120,6 +121,18 @@ func (f *fakeStream) Status() live.Status {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.status
+}
+
+func (f *fakeStream) Frame() *frames.Frame {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.frame
+}
+
+func (f *fakeStream) setFrame(fr *frames.Frame) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.frame = fr
 }
 
 func (f *fakeStream) setStatus(st live.Status) {
