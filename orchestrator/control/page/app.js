@@ -144,6 +144,7 @@
     // The file's name; the path it was read from is in the tooltip.
     $('imgname').textContent = (st.image || '').split('/').pop();
     $('imgname').title = st.image || '';
+    $('showing').textContent = st.showing ? 'showing: ' + st.showing : '';
     const le = $('lasterror');
     le.hidden = !st.last_error;
     le.textContent = st.last_error ? 'last error: ' + st.last_error : '';
@@ -306,9 +307,10 @@
 
   function swapImage(file) {
     act(async () => {
-      const resp = await api('PUT', '/v1/image?name=' + encodeURIComponent(file.name), file);
+      const role = $('image-role').value;
+      const resp = await api('PUT', '/v1/image?role=' + encodeURIComponent(role) + '&name=' + encodeURIComponent(file.name), file);
       if (resp.status !== 204) throw new Error(file.name + ': ' + await errorOf(resp));
-      toast(file.name + ' is on air');
+      toast(role === 'idle' ? file.name + ' is on air' : file.name + ' is the ' + role + ' picture');
     });
   }
 
