@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -198,5 +199,50 @@ func TestE2ETalkingImageLive(t *testing.T) {
 	checkTalking(t, colours, speech, "green", "yellow", 2, 3)
 	if !strings.Contains(p.Stderr.String(), `msg="image changed" role=talk image=yellow.png`) {
 		t.Errorf("the talking picture's change is not in the log:\n%s", tail(p.Stderr.String(), 20))
+	}
+}
+
+// TestCLITalkFlagsRefused: a talking or blinking picture that is missing or
+// not an image, a threshold out of range, and the detector's flags without
+// a talking picture are bad input: one line naming the flag, exit 2, no
+// ffmpeg, nothing written, in file and in live mode.
+func TestCLITalkFlagsRefused(t *testing.T) {
+	t.Parallel()
+	needLivepush(t)
+	img, wav := sampleFiles(t)
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing talk image", []string{"--talk-image", "/nonexistent/open.png"}, "--talk-image"},
+		{"blink not an image", []string{"--blink-image", wav}, "--blink-image"},
+		{"threshold above 0", []string{"--talk-image", img, "--talk-threshold", "3"}, "--talk-threshold"},
+		{"threshold below -100", []string{"--talk-image", img, "--talk-threshold", "-120"}, "--talk-threshold"},
+		{"hold without a talking picture", []string{"--talk-hold", "300ms"}, "--talk-image"},
+		{"negative hold", []string{"--talk-image", img, "--talk-hold", "-1s"}, "--talk-hold"},
+	} {
+		for _, live := range []bool{false, true} {
+			t.Run(strings.ReplaceAll(c.name, " ", "_")+map[bool]string{false: "/file", true: "/live"}[live], func(t *testing.T) {
+				t.Parallel()
+				dir, logDir := t.TempDir(), t.TempDir()
+				args := []string{"stream", "--image", img, "--audio", wav, "-o", filepath.Join(dir, "out.flv"), "--ffmpeg", fakeFFmpeg(t, logDir)}
+				if live {
+					args = append(args, "--live", "--control", "off")
+				}
+				p := startLivepush(t, lpOpts{}, append(args, c.args...)...)
+				code := p.Wait(10 * time.Second)
+				lines := nonEmptyLines(p.Stderr.String())
+				if code != 2 || len(lines) != 1 || !strings.Contains(lines[0], c.want) {
+					t.Fatalf("exit %d, stderr:\n%s\nwant exit 2 and one line naming %s", code, p.Stderr.String(), c.want)
+				}
+				if inv := fakeInvocations(t, logDir); len(inv) > 0 {
+					t.Errorf("ffmpeg was run: %q", inv)
+				}
+				if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+					t.Errorf("the output folder holds %d entries", len(ents))
+				}
+			})
+		}
 	}
 }
