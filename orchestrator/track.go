@@ -215,9 +215,9 @@ func ChunkFiller(src AudioSource, e Encoding, log *slog.Logger) (fill func(n int
 	}
 }
 
-// audioBlock is about how much audio one wake-up writes. At 25 fps, 4 frames:
-// measured at 256x256 realtime, livepush 5.5-9.2 -> 3.5-4.7 ms of CPU a
-// second and its ffmpeg 53-62 -> 49-60; blocks of 10 frames saved no more.
+// audioBlock is about how much audio one wake-up writes (4 frames at 25
+// fps): each wake-up costs livepush and ffmpeg a context switch, and larger
+// blocks saved no more (scripts/bench.sh's realtime CPU rows).
 const audioBlock = 160 * time.Millisecond
 
 // audioBatch is how many frames of audio make one block at fps.
