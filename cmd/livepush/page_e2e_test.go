@@ -311,6 +311,19 @@ func TestE2EPage(t *testing.T) {
 	})()`)
 	b.wait("the blue preview", colourNear(0, 0, 220, 40)+` && document.getElementById('imgname').textContent === 'blue.png'`, previewColour)
 
+	// The talking picture, chosen in the role selector: the log says so, and the picture on air
+	// (silence) stays the blue one.
+	b.do("choose the talking role", chromedp.SetValue(chromedp.ID("image-role"), "talk"))
+	b.do("set the talking picture", chromedp.SetUploadFiles(chromedp.ID("image-file"), []string{red}))
+	if !p.WaitStderr(`msg="image changed" role=talk image=red.png`, 10*time.Second) {
+		t.Errorf("no talking picture set through the page; stderr:\n%s", tail(p.Stderr.String(), 20))
+	}
+	if got := b.text("showing"); got != "showing: idle" {
+		t.Errorf("the page says %q while silent, want showing: idle", got)
+	}
+	b.wait("the blue preview still", colourNear(0, 0, 220, 40), previewColour)
+	b.do("back to the idle role", chromedp.SetValue(chromedp.ID("image-role"), "idle"))
+
 	// A status with a list of outputs (as several -o give) shows one row each: the status is
 	// rewritten on its way into the page, and the page's own fetch put back after.
 	js[bool](b, `(() => {
