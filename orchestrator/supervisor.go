@@ -234,11 +234,44 @@ func New(cfg Config) (*Supervisor, error) {
 // State reports the current state; it is safe to call from any goroutine.
 func (s *Supervisor) State() State { return State(s.state.Load()) }
 
-func (s *Supervisor) setState(st State) {
-	if old := State(s.state.Swap(int32(st))); old != st {
-		s.cfg.Logger.Debug("state", "from", old, "to", st)
-		s.notify(Event{State: st})
+// allowed lists every change of state a supervisor makes, in one place:
+//
+//	starting   -> running     ffmpeg sent its first media out
+//	starting   -> stopping    a stop, or the input ended, before that
+//	running    -> stopping    a stop, or the input ended
+//	starting, running, stopping
+//	           -> restarting  ffmpeg failed, or made no progress, and is started again
+//	           -> stopped     ffmpeg finished the output
+//	           -> failed      a failure no restart mends, or restarts ran out
+//	restarting -> starting    the wait before the next ffmpeg is over
+//	restarting -> stopped     a stop during that wait
+//
+// stopped and failed are final.
+func allowed(from, to State) bool {
+	switch from {
+	case StateStarting:
+		return to != StateStarting
+	case StateRunning, StateStopping:
+		return to == StateStopping || to == StateRestarting || to == StateStopped || to == StateFailed
+	case StateRestarting:
+		return to == StateStarting || to == StateStopped
 	}
+	return false
+}
+
+// setState moves to st if allowed says so; staying is no change. Another
+// change is a bug: it is refused and logged, and the state stays.
+func (s *Supervisor) setState(st State) {
+	old := s.State()
+	if old == st {
+		return
+	}
+	if !allowed(old, st) || !s.state.CompareAndSwap(int32(old), int32(st)) {
+		s.cfg.Logger.Error("state change refused: a bug in livepush", "from", old, "to", st)
+		return
+	}
+	s.cfg.Logger.Debug("state", "from", old, "to", st)
+	s.notify(Event{State: st})
 }
 
 func (s *Supervisor) notify(e Event) {

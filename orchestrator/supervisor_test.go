@@ -516,6 +516,9 @@ func (h *harness) checkClean(base int) {
 	case <-time.After(cleanWithin):
 		t.Errorf("Run did not return within %v of the end of the test", cleanWithin)
 	}
+	if refused := h.logs.with("state change refused: a bug in livepush", nil); len(refused) > 0 {
+		t.Errorf("the supervisor tried a change of state not in its table: %v", refused)
+	}
 	pids := h.logs.pids()
 	for _, r := range h.runs() {
 		if !slices.Contains(pids, r.pid) {
@@ -1345,4 +1348,32 @@ func TestSupervisorRealFFmpegFrozen(t *testing.T) {
 	n1 := probeVideoPackets(t, ffprobe, out1)
 	n2 := probeVideoPackets(t, ffprobe, out2)
 	t.Logf("%s: %d video packets (ffmpeg killed); %s: %d (stopped)", filepath.Base(out1), n1, filepath.Base(out2), n2)
+}
+
+// TestStateTable: the final states have no way out, every other state can
+// be left, and no state is entered from nowhere.
+func TestStateTable(t *testing.T) {
+	states := []State{StateStarting, StateRunning, StateRestarting, StateStopping, StateStopped, StateFailed}
+	entered := map[State]bool{StateStarting: true} // where New leaves it
+	for _, from := range states {
+		out := 0
+		for _, to := range states {
+			if from != to && allowed(from, to) {
+				out++
+				entered[to] = true
+			}
+		}
+		final := from == StateStopped || from == StateFailed
+		if final != (out == 0) {
+			t.Errorf("%v: %d ways out", from, out)
+		}
+	}
+	for _, st := range states {
+		if !entered[st] {
+			t.Errorf("%v is never entered", st)
+		}
+	}
+	if allowed(StateRestarting, StateRunning) || allowed(StateStopped, StateStarting) {
+		t.Error("the table lets a restart skip starting, or a stopped stream start again")
+	}
 }

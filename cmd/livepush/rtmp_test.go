@@ -943,6 +943,9 @@ func (p *lpProc) cleanup() {
 	if s := p.Stderr.String(); strings.Contains(s, "panic:") || strings.Contains(s, "goroutine ") {
 		t.Errorf("livepush stderr shows a panic or goroutine dump:\n%s", tail(s, 40))
 	}
+	if s := p.Stderr.String(); strings.Contains(s, "state change refused") {
+		t.Errorf("the supervisor tried a change of state not in its table:\n%s", tail(s, 40))
+	}
 	// No FIFO directory left behind.
 	if left, _ := filepath.Glob(filepath.Join(p.TmpDir, "livepush-*")); len(left) > 0 {
 		if p.allowFIFOLeft {
