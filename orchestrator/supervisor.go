@@ -496,7 +496,7 @@ wait:
 			}
 		case r := <-results:
 			feeds = append(feeds, r)
-			if errors.Is(r.err, errSource) {
+			if errors.Is(r.err, errSourceFailed) {
 				kill(r.err)
 			}
 			if len(feeds) == 2 && killed == nil {
@@ -532,7 +532,7 @@ wait:
 	r.resume = s.resumeAt(c, from, r.written)
 	complete := cfg.Frames > 0 && r.written == cfg.Frames
 	for _, f := range feeds {
-		if errors.Is(f.err, errSource) {
+		if errors.Is(f.err, errSourceFailed) {
 			r.fatal = f.err
 			return r
 		}

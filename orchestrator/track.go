@@ -38,8 +38,8 @@ type ChunkReader interface {
 	ReadChunk(n int64, buf []byte) error
 }
 
-// errSource marks a failure of a media source: restarting ffmpeg cannot help.
-var errSource = errors.New("source")
+// errSourceFailed marks a failure of a media source: restarting ffmpeg cannot help.
+var errSourceFailed = errors.New("media source failed")
 
 // track turns a sequential source into units addressable by frame number,
 // keeping the most recent ones so that a restarted ffmpeg can be fed again
@@ -93,7 +93,7 @@ func (t *track) unit(n int64) ([]byte, error) {
 		slot := t.slot(t.next)
 		b, err := t.fill(t.next, *slot)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", errSource, t.name, err)
+			return nil, fmt.Errorf("%w: %s: %w", errSourceFailed, t.name, err)
 		}
 		*slot = b
 		if t.next == t.oldest() || !sameUnit(b, *t.slot(t.next - 1)) {

@@ -68,12 +68,12 @@ func TestVideoFillRepeatsLastFrameAfterEOF(t *testing.T) {
 	}
 	empty := newTrack("video", 4, videoFill(&countingVideo{limit: -1}, 8, 0))
 	empty.fill = videoFill(sourceFunc(func() ([]byte, error) { return nil, io.EOF }), 8, 0)
-	if _, err := empty.unit(0); !errors.Is(err, errSource) {
-		t.Errorf("empty source: err = %v, want errSource", err)
+	if _, err := empty.unit(0); !errors.Is(err, errSourceFailed) {
+		t.Errorf("empty source: err = %v, want errSourceFailed", err)
 	}
 	wrong := newTrack("video", 4, videoFill(sourceFunc(func() ([]byte, error) { return make([]byte, 5), nil }), 8, 0))
-	if _, err := wrong.unit(0); !errors.Is(err, errSource) {
-		t.Errorf("short frame: err = %v, want errSource", err)
+	if _, err := wrong.unit(0); !errors.Is(err, errSourceFailed) {
+		t.Errorf("short frame: err = %v, want errSourceFailed", err)
 	}
 }
 
@@ -117,8 +117,8 @@ func TestAudioFillChunksAndPads(t *testing.T) {
 func TestAudioFillSourceError(t *testing.T) {
 	e := Encoding{SampleRate: 24000, FPS: 25, Channels: 1}
 	tr := newTrack("audio", 8, audioFill(io.MultiReader(strings.NewReader("abcd"), errReader{}), e, discardLogger()))
-	if _, err := tr.unit(0); !errors.Is(err, errSource) {
-		t.Errorf("err = %v, want errSource", err)
+	if _, err := tr.unit(0); !errors.Is(err, errSourceFailed) {
+		t.Errorf("err = %v, want errSourceFailed", err)
 	}
 }
 
