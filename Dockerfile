@@ -6,8 +6,8 @@
 #     stream --image /data/a.png --audio /data/a.wav -o rtmp://host/live/KEY
 
 # ---- build: a static livepush binary -----------------------------------------------------------
-FROM golang:1.24-bookworm AS build
-# go.mod says go 1.24: build with the image's own Go, never download another toolchain.
+FROM golang:1.25-bookworm AS build
+# go.mod says go 1.25: build with the image's own Go, never download another toolchain.
 ENV GOTOOLCHAIN=local CGO_ENABLED=0
 WORKDIR /src
 # Dependencies first, in their own layer, so that a source change does not download them again.

@@ -11,15 +11,16 @@ import (
 // blockFrames is how many WAV frames are decoded at a time: small enough to
 // keep memory flat for any length of file (256 KiB of float32 in stereo),
 // large enough that a realtime stream reads its file about once a second:
-// every read(2) wakes the Go runtime's sysmon thread, which cost more than
-// the audio itself at 2048 frames a block.
+// every read(2) wakes the Go runtime's sysmon thread, which with blocks of a
+// few thousand frames costs more than the audio itself.
 const blockFrames = 1 << 14
 
 // maxLoopPCM bounds the converted PCM of one pass that a looping PCM holds
 // in memory instead of decoding and resampling its file again on every
 // pass: 16 MiB is 5.8 minutes of 24 kHz mono output (TTS clips and jingles
-// fit many times over), and keeps a looping 720p stream within its 50 MB
-// of RSS. Longer files stream as they would without a loop.
+// fit many times over), and keeps a looping 720p stream within the 50 MB of
+// RSS that scripts/bench.sh allows it. Longer files stream as they would
+// without a loop.
 const maxLoopPCM = 16 << 20
 
 // PCM reads a WAV file as a stream and turns it into interleaved s16le PCM at

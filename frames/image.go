@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/disintegration/imaging"
+
+	"github.com/livepush/livepush/frames/hugepage"
 )
 
 // MaxImageSide is the largest width or height of an image that LoadImage
@@ -26,8 +28,8 @@ var (
 type Fit int
 
 const (
-	// FitStretch scales both axes independently to fill the frame, as the
-	// prototype did; the aspect ratio is not kept.
+	// FitStretch scales both axes independently to fill the frame; the
+	// aspect ratio is not kept.
 	FitStretch Fit = iota
 	// FitLetterbox scales the image to fit inside the frame and centres it on black.
 	FitLetterbox
@@ -86,8 +88,8 @@ func LoadImage(path string, width, height int, fit Fit) (*Frame, error) {
 		fitted = resize(img, width, height, fit)
 	}
 	// An image already at the frame size (every fit is then the identity) goes
-	// straight to bgr24: at 1920x1080 the resize's copy was 8 MB and a fifth of
-	// the start-up.
+	// straight to bgr24: the resize's copy (8 MB of RGBA at 1920x1080) would
+	// be a large part of the start-up.
 	return &Frame{Width: width, Height: height, Pix: anyToBGR24(fitted)}, nil
 }
 
@@ -178,7 +180,7 @@ func ToBGR24(img *image.NRGBA) []byte {
 // image and fills it a row at a time with conv(frame row, image row).
 func rowsToBGR24(pix []byte, stride int, offset func(x, y int) int, b image.Rectangle, conv func(row, src []byte)) []byte {
 	w, h := b.Dx(), b.Dy()
-	dst := newPixels(w * h * 3)
+	dst := hugepage.Alloc(w * h * 3)
 	start := offset(b.Min.X, b.Min.Y)
 	for y := 0; y < h; y++ {
 		conv(dst[y*w*3:(y+1)*w*3:(y+1)*w*3], pix[start+y*stride:][:w*4:w*4])

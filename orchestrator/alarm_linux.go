@@ -14,8 +14,8 @@ import (
 // timerfd waited on by Go's network poller rather than a runtime timer:
 // every runtime timer also wakes the runtime's sysmon thread out of its deep
 // sleep (it sleeps only until the next timer), which at 25 frames a second
-// cost livepush more CPU than the writing (measured at 1280x720). A timerfd
-// is just another file descriptor to the poller, so sysmon sleeps on.
+// costs more CPU than the writing (scripts/bench.sh's realtime CPU rows). A
+// timerfd is just another file descriptor to the poller, so sysmon sleeps on.
 //
 // The calls are raw syscalls for the same reason as pipeWriter's: none of
 // them blocks, and an ordinary syscall wakes sysmon too.

@@ -11,15 +11,19 @@ import (
 var defaultEncoding = Encoding{Width: 256, Height: 256, FPS: 25, GOP: 1, SampleRate: 24000, Channels: 1, Preset: "veryfast"}
 
 // TestArgsGolden pins the generated command line: every option and its
-// place matters to ffmpeg (input options before their -i, for one).
+// place matters to ffmpeg (input options before their -i, for one), and the
+// order is the one a reader expects: global options, each input with its
+// options, the maps, the codecs, the muxer and the target's options, the
+// output.
 func TestArgsGolden(t *testing.T) {
 	hd := Encoding{Width: 1280, Height: 720, FPS: 30, GOP: 60, SampleRate: 48000, Channels: 2, Preset: "ultrafast",
 		VideoBitrate: "2500k", AudioBitrate: "128k", ThreadQueueSize: 64}
 	const global = "-hide_banner -nostdin -nostats -loglevel level+warning -progress pipe:1 -stats_period 0.5 -y "
 	const inputs = "-f rawvideo -video_size 256x256 -analyzeduration 0 -framerate 25 -pix_fmt bgr24 -probesize 32 -thread_queue_size 16 -i V " +
 		"-f s16le -analyzeduration 0 -ch_layout mono -probesize 32 -sample_rate 24000 -thread_queue_size 16 -i A " +
-		"-map 0:v -map 1:a -ac 1 -ar 24000 -c:a aac -c:v libx264 "
-	const enc = "-g 1 -pix_fmt yuv420p -preset veryfast "
+		"-map 0:v -map 1:a "
+	const codecs = "-c:v libx264 -preset veryfast -g 1 -pix_fmt yuv420p -c:a aac -ar 24000 -ac 1 "
+	const flv = "-f flv -flvflags no_duration_filesize "
 	tests := []struct {
 		name   string
 		enc    Encoding
@@ -27,22 +31,25 @@ func TestArgsGolden(t *testing.T) {
 		want   string
 	}{
 		{"rtmp defaults", defaultEncoding, Target{Output: "rtmp://127.0.0.1/live/key"},
-			global + inputs + "-f flv -flvflags no_duration_filesize " + enc + "rtmp://127.0.0.1/live/key"},
+			global + inputs + codecs + flv + "rtmp://127.0.0.1/live/key"},
 		{"rtmp, key in a file", defaultEncoding, Target{Output: "rtmp://127.0.0.1/live/", KeyFile: "/tmp/d/output"},
-			global + inputs + "-f flv -flvflags no_duration_filesize -fpre /tmp/d/output " + enc + "rtmp://127.0.0.1/live/"},
+			global + inputs + codecs + flv + "-fpre /tmp/d/output rtmp://127.0.0.1/live/"},
 		{"rtmps verifies by default", defaultEncoding, Target{Output: "rtmps://live.example.com:443/app/key"},
-			global + inputs + "-f flv -flvflags no_duration_filesize " + enc + "-tls_verify 1 rtmps://live.example.com:443/app/key"},
+			global + inputs + codecs + flv + "-tls_verify 1 rtmps://live.example.com:443/app/key"},
 		{"rtmps with a CA file", defaultEncoding, Target{Output: "RTMPS://10.0.0.2/app/", TLS: TLS{CAFile: "/etc/ca.pem"}, KeyFile: "/tmp/d/output"},
-			global + inputs + "-ca_file /etc/ca.pem -f flv -flvflags no_duration_filesize -fpre /tmp/d/output " + enc + "-tls_verify 1 RTMPS://10.0.0.2/app/"},
+			global + inputs + codecs + flv + "-tls_verify 1 -ca_file /etc/ca.pem -fpre /tmp/d/output RTMPS://10.0.0.2/app/"},
 		{"rtmps without verification", defaultEncoding, Target{Output: "rtmps://10.0.0.2/app/key", TLS: TLS{Insecure: true}},
-			global + inputs + "-f flv -flvflags no_duration_filesize " + enc + "-tls_verify 0 rtmps://10.0.0.2/app/key"},
+			global + inputs + codecs + flv + "-tls_verify 0 rtmps://10.0.0.2/app/key"},
 		{"file ignores TLS", defaultEncoding, Target{Output: "/tmp/out.flv", TLS: TLS{CAFile: "/etc/ca.pem"}},
-			global + inputs + "-f flv " + enc + "/tmp/out.flv"},
+			global + inputs + codecs + "-f flv /tmp/out.flv"},
+		{"fragmented mp4", defaultEncoding, Target{Output: "/tmp/out.mp4"},
+			global + inputs + codecs + "-f mp4 -movflags +frag_keyframe+empty_moov+delay_moov+default_base_moof " +
+				"-frag_duration 1000000 -min_frag_duration 1000000 /tmp/out.mp4"},
 		{"file, 720p stereo with bitrates", hd, Target{Output: "/tmp/out.flv"},
 			global + "-f rawvideo -video_size 1280x720 -analyzeduration 0 -framerate 30 -pix_fmt bgr24 -probesize 32 -thread_queue_size 64 -i V " +
 				"-f s16le -analyzeduration 0 -ch_layout stereo -probesize 32 -sample_rate 48000 -thread_queue_size 64 -i A " +
-				"-map 0:v -map 1:a -ac 2 -ar 48000 -b:a 128k -b:v 2500k -c:a aac -c:v libx264 -f flv -g 60 -pix_fmt yuv420p -preset ultrafast " +
-				"/tmp/out.flv"},
+				"-map 0:v -map 1:a -c:v libx264 -preset ultrafast -g 60 -pix_fmt yuv420p -b:v 2500k -c:a aac -ar 48000 -ac 2 -b:a 128k " +
+				"-f flv /tmp/out.flv"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

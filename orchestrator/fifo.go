@@ -18,24 +18,31 @@ type pipeDir struct {
 }
 
 func newPipeDir() (*pipeDir, error) {
-	// Named after its owner, so that once the owner has been killed another
-	// livepush can tell the folder is stale (see removeStalePipeDirs).
-	pattern := "livepush-*"
-	if o, err := selfOwner(); err == nil {
-		pattern = o.pipeDirPattern()
-	}
-	dir, err := os.MkdirTemp("", pattern)
+	dir, err := PrivateDir()
 	if err != nil {
 		return nil, fmt.Errorf("fifo: %w", err)
 	}
 	p := &pipeDir{dir: dir, video: filepath.Join(dir, "video"), audio: filepath.Join(dir, "audio")}
 	for _, path := range []string{p.video, p.audio} {
-		if err := syscall.Mkfifo(path, 0o600); err != nil {
+		if err := mkfifo(path, 0o600); err != nil {
 			os.RemoveAll(dir)
 			return nil, fmt.Errorf("fifo: mkfifo %s: %w", path, err)
 		}
 	}
 	return p, nil
+}
+
+// PrivateDir makes a folder (mode 0700) in os.TempDir for this process's
+// temporary files, such as uploads being decoded. It is named after its
+// owner, so that once the owner has been killed, and so could not remove
+// it, the next livepush to start a stream removes it (see
+// removeStalePipeDirs). The caller removes it when done.
+func PrivateDir() (string, error) {
+	pattern := "livepush-*"
+	if o, err := selfOwner(); err == nil {
+		pattern = o.pipeDirPattern()
+	}
+	return os.MkdirTemp("", pattern)
 }
 
 func (p *pipeDir) remove() error { return os.RemoveAll(p.dir) }
@@ -150,10 +157,10 @@ func videoPipeSize(frameBytes int) int { return pipeSizeFor(frameBytes, defaultP
 // audioPipeSize is the buffer asked for the audio FIFO of a realtime stream:
 // a second of PCM, at least the 64 KiB default. Pipe buffers count against a
 // per-user limit (fs.pipe-user-pages-soft, 64 MiB), past which new pipes get
-// 8 KiB, and realtime is where many streams run side by side: 1 MiB for
-// 48 KB/s of speech was half of what a stream counted. Unpaced, the audio
-// FIFO keeps 1 MiB: with 64 KiB the writer woke for every chunk ffmpeg read,
-// and a 256x256 render took 15 % longer.
+// 8 KiB, and realtime is where many streams run side by side, so a stream
+// asks for no more than it needs. Unpaced, the audio FIFO keeps 1 MiB: with
+// 64 KiB the writer wakes for every chunk ffmpeg reads, which slows a render
+// (scripts/bench.sh's unpaced rows).
 func audioPipeSize(bytesPerSecond int) int { return pipeSizeFor(bytesPerSecond, 64<<10) }
 
 // pipeSizeFor is the smallest power of two >= n, within [least, maxPipeSize].

@@ -3,12 +3,13 @@ package orchestrator
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/livepush/livepush/orchestrator/proctest"
 )
 
 // hangLimit is how long a cancelled open may take before the test calls it
@@ -41,9 +42,9 @@ func startBlockedOpen(t *testing.T, ctx context.Context, release func(string) (*
 
 // holdsFD reports whether one of this process's descriptors names path.
 func holdsFD(path string) bool {
-	fds, _ := os.ReadDir("/proc/self/fd")
-	for _, fd := range fds {
-		if l, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); err == nil && strings.HasPrefix(l, path) {
+	files, _ := proctest.OpenFiles(os.Getpid())
+	for _, f := range files {
+		if strings.HasPrefix(f, path) {
 			return true
 		}
 	}

@@ -50,13 +50,13 @@ func outputFormat(output string) (string, error) {
 // by the priming (43 ms at 24 kHz). min_frag_duration keeps frag_keyframe
 // from cutting a fragment at every frame at --gop 1; frag_duration cuts
 // one a second when keyframes are further apart.
-func muxerOptions(format string) map[string]string {
+func muxerOptions(format string) []string {
 	switch format {
 	case "mp4", "mov":
-		return map[string]string{
-			"movflags":          "+frag_keyframe+empty_moov+delay_moov+default_base_moof",
-			"frag_duration":     "1000000",
-			"min_frag_duration": "1000000",
+		return []string{
+			"-movflags", "+frag_keyframe+empty_moov+delay_moov+default_base_moof",
+			"-frag_duration", "1000000",
+			"-min_frag_duration", "1000000",
 		}
 	}
 	return nil

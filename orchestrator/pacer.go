@@ -8,17 +8,16 @@ import (
 
 // pacer holds frame n back until start + (n-first)/fps. Deadlines are
 // absolute, taken from one monotonic start, so time spent writing never adds
-// up: the prototype slept a second after each second of work and fell behind
-// by the work's duration every second.
+// up, as it would with a sleep after each piece of work.
 //
 // Both pipe writers share one pacer. The clock starts (begin) when ffmpeg is
 // ready to take frames at real time: its first progress report, which ffmpeg
 // prints once its output is open and its encoders are initialized, with only
 // the first unit of each input read. Until then a writer writes its first
-// unit at once (ffmpeg probes it) and waits. Starting the clock when ffmpeg
-// opened a pipe instead left the probing of both inputs, the connection to
-// the server and the encoders' start-up to be caught up later in a burst:
-// 0.75-1.5 s of frames per stream when 22 streams started at once.
+// unit at once (ffmpeg probes it) and waits. A clock started when ffmpeg
+// opens a pipe would leave the probing of both inputs, the connection to the
+// server and the encoders' start-up to be caught up later in a burst, most
+// of all when many streams start at once (scripts/bench.sh's scale rows).
 type pacer struct {
 	base     time.Time // monotonic origin
 	first    int64

@@ -353,17 +353,9 @@ func childEnv(env []string) []string {
 // group. One, never two: ffmpeg counts the SIGINTs it has handled, and from
 // the second on it aborts its own I/O, trailer included ("Immediate exit
 // requested"). Two sent back to back usually merge into one pending signal,
-// but not when ffmpeg runs in between: then a stop that came before ffmpeg
-// had filled its first 32 KiB output buffer left an empty FLV (seen once in
-// an end-to-end test on a loaded machine; ffmpeg 5.1.9 alone, given a second
-// SIGINT 2 s into a file output, left a broken file in 3 runs of 3).
+// but not when ffmpeg runs in between, and then the file is left empty or
+// without its trailer.
 func interrupt(p *os.Process) error { return interruptVia(p, signalGroup) }
-
-// signalGroup signals ffmpeg's process group (ffmpeg leads it: Setpgid), so
-// that a wrapper's ffmpeg child is reached too, not only the wrapper.
-func signalGroup(p *os.Process, sig syscall.Signal) error {
-	return syscall.Kill(-p.Pid, sig)
-}
 
 // interruptVia is interrupt with the group signal sent by group.
 func interruptVia(p *os.Process, group func(*os.Process, syscall.Signal) error) error {

@@ -65,12 +65,11 @@ func startCounter(t *testing.T) (*os.Process, func() string) {
 	}
 }
 
-// TestInterruptSignalsOnce: stopping ffmpeg sends one SIGINT. Two sent back
-// to back mostly merge (this test's child, spinning on a CPU, saw one even
-// from the two the first version sent, 15 times in 15), so the group signal
-// is recorded instead of sent: the process itself must then get nothing,
-// where the first version also signalled it. ffmpeg aborts its output's I/O
-// from the second SIGINT it handles on.
+// TestInterruptSignalsOnce: stopping ffmpeg sends one SIGINT, as ffmpeg
+// aborts its output's I/O from the second SIGINT it handles on. Two sent back
+// to back mostly merge into one, which a real child could not tell apart, so
+// the group signal is recorded instead of sent, and the process itself must
+// then get nothing.
 func TestInterruptSignalsOnce(t *testing.T) {
 	p, wait := startCounter(t)
 	var sent []syscall.Signal

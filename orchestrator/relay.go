@@ -612,11 +612,7 @@ func RelayArgs(t Target) []string {
 	}
 	format, _ := outputFormat(t.Output)
 	args = append(args, "-f", format)
-	for _, k := range []string{"movflags", "frag_duration", "min_frag_duration"} {
-		if v, ok := muxerOptions(format)[k]; ok {
-			args = append(args, "-"+k, v)
-		}
-	}
+	args = append(args, muxerOptions(format)...)
 	if Output(t.Output).IsURL() && format == "flv" {
 		args = append(args, "-flvflags", "no_duration_filesize")
 	}

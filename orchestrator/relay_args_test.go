@@ -33,7 +33,7 @@ func TestRelayArgsGolden(t *testing.T) {
 		}
 	}
 	enc := strings.Join(encoderArgs(defaultEncoding, "V", "A"), " ")
-	if want := " -f flv -g 1 -pix_fmt yuv420p -preset veryfast -flvflags no_duration_filesize pipe:3"; !strings.HasSuffix(enc, want) {
+	if want := " -c:a aac -ar 24000 -ac 1 -f flv -flvflags no_duration_filesize pipe:3"; !strings.HasSuffix(enc, want) {
 		t.Errorf("encoder:\n got %s\nwant ...%s", enc, want)
 	}
 	// One SRT output: the encoder publishes MPEG-TS itself, with no FLV flags.

@@ -26,7 +26,7 @@ const (
 // splitKey splits an rtmp or rtmps URL as ffmpeg's rtmp protocol would.
 // It reports false when there is nothing to hide or when the URL has a
 // form that ffmpeg reads in its own way (slist=, an overlong path): ffmpeg
-// then gets the whole URL, as before.
+// then gets the whole URL.
 func splitKey(output string) (keyFile, bool) {
 	i := strings.Index(output, "://")
 	if i <= 0 || !isRTMP(output[:i]) {

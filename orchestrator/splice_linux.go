@@ -7,15 +7,16 @@ import (
 )
 
 // pipeWriter writes units into a FIFO opened non-blocking (Go's poller waits
-// for room). Three choices here, measured at 1280x720 on a 2-core VM:
+// for room). Three choices here, each of which shows in scripts/bench.sh's
+// realtime CPU and unpaced rows:
 //   - Video frames go in with vmsplice(2), which maps the frame's pages into
-//     the pipe instead of copying them: the copy was a third of livepush's
-//     CPU. This is correct only because a frame is never changed once written
-//     (VideoSource's contract) and the track's replay ring keeps every frame
-//     alive for longer than a full pipe holds it.
+//     the pipe instead of copying them, the writer's largest cost at large
+//     frame sizes. This is correct only because a frame is never changed
+//     once written (VideoSource's contract) and the track's replay ring
+//     keeps every frame alive for longer than a full pipe holds it.
 //   - The calls are raw syscalls: they never block (the fd is non-blocking),
 //     and a plain syscall wakes the runtime's sysmon thread out of its deep
-//     sleep every time, which cost more than the writing itself.
+//     sleep every time, which costs more than the writing itself.
 //   - A batch of units (an audio block) is one writev(2), not a write each:
 //     system calls are dear on a VM, and this is most of them.
 //
@@ -54,9 +55,9 @@ func newPipeWriter(f *os.File, splice bool) (*pipeWriter, error) {
 // writeSome writes what is left of w.units with non-blocking calls. It
 // reports false (the poller then waits for room) after EAGAIN and also after
 // a short write: that one filled the pipe, and trying again at once only
-// finds the reader holding the pipe's lock while it copies out (measured: a
-// third of the writer's CPU spent spinning on it, at 1280x720 unpaced). The
-// reader's next read of a full pipe wakes the poller, so no wake-up is lost.
+// finds the reader holding the pipe's lock while it copies out, a spin that
+// costs the writer much of its CPU when unpaced. The reader's next read of a
+// full pipe wakes the poller, so no wake-up is lost.
 func (w *pipeWriter) writeSome(fd uintptr) bool {
 	nr := syscall.SYS_WRITEV
 	if w.splice {

@@ -90,8 +90,8 @@ func ownedDir(path string) bool {
 	if err != nil || !fi.IsDir() {
 		return false
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	return ok && int(st.Uid) == os.Geteuid()
+	uid, ok := fileUID(fi)
+	return ok && uid == os.Geteuid()
 }
 
 // ended reports whether o's process has provably ended; when in doubt

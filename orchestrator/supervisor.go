@@ -88,6 +88,10 @@ type Config struct {
 	ResumeMargin time.Duration
 	// ReplayWindow is how much media is kept to feed a restarted ffmpeg (30s).
 	ReplayWindow time.Duration
+	// ReplayBytes bounds the memory of the video frames kept for that
+	// (256 MiB): the window then shrinks for moving video (at 1280x720,
+	// about 3.9 s), while a still picture costs one frame.
+	ReplayBytes int64
 
 	// Abort, when closed, ends a graceful stop at once: ffmpeg is killed.
 	Abort <-chan struct{}
@@ -119,6 +123,9 @@ func (c *Config) setDefaults() {
 	def(&c.StopTimeout, 5*time.Second)
 	def(&c.ResumeMargin, time.Second)
 	def(&c.ReplayWindow, 30*time.Second)
+	if c.ReplayBytes == 0 {
+		c.ReplayBytes = 256 << 20
+	}
 	c.RestartDelay = min(c.RestartDelay, c.RestartMaxDelay)
 	if c.FFmpeg == "" {
 		c.FFmpeg = "ffmpeg"
@@ -202,8 +209,8 @@ func New(cfg Config) (*Supervisor, error) {
 	if cfg.Video == nil || cfg.Audio == nil {
 		return nil, fmt.Errorf("%w: a video and an audio source are needed", ErrInvalidConfig)
 	}
-	if cfg.Frames < 0 || cfg.MaxRestarts < 0 {
-		return nil, fmt.Errorf("%w: negative frame or restart count", ErrInvalidConfig)
+	if cfg.Frames < 0 || cfg.MaxRestarts < 0 || cfg.ReplayBytes < 0 {
+		return nil, fmt.Errorf("%w: negative frame, restart or byte count", ErrInvalidConfig)
 	}
 	for _, d := range []time.Duration{cfg.StaleTimeout, cfg.RestartDelay, cfg.RestartMaxDelay, cfg.StopTimeout, cfg.ReplayWindow} {
 		if d < 0 {
@@ -222,11 +229,13 @@ func New(cfg Config) (*Supervisor, error) {
 	s := &Supervisor{
 		cfg:    cfg,
 		ffmpeg: path,
-		video:  newTrack("video", window, videoFill(cfg.Video, cfg.Encoding.FrameBytes(), true)),
+		video:  newTrack("video", window, videoFill(cfg.Video, cfg.Encoding.FrameBytes(), cfg.Encoding.FPS)),
 		audio:  newTrack("audio", window, audioFill(cfg.Audio, cfg.Encoding, cfg.Logger)),
 	}
 	s.video.splice = true
 	s.video.pipeSize = videoPipe
+	s.video.maxBytes = cfg.ReplayBytes
+	s.video.minUnits = int64(videoPipe/cfg.Encoding.FrameBytes() + 2)
 	s.audio.batch = audioBatch(cfg.Encoding.FPS)
 	if cfg.Live {
 		s.audio.batch = 1
@@ -260,11 +269,44 @@ func New(cfg Config) (*Supervisor, error) {
 // State reports the current state; it is safe to call from any goroutine.
 func (s *Supervisor) State() State { return State(s.state.Load()) }
 
-func (s *Supervisor) setState(st State) {
-	if old := State(s.state.Swap(int32(st))); old != st {
-		s.cfg.Logger.Debug("state", "from", old, "to", st)
-		s.notify(Event{State: st})
+// allowed lists every change of state a supervisor makes, in one place:
+//
+//	starting   -> running     ffmpeg sent its first media out
+//	starting   -> stopping    a stop, or the input ended, before that
+//	running    -> stopping    a stop, or the input ended
+//	starting, running, stopping
+//	           -> restarting  ffmpeg failed, or made no progress, and is started again
+//	           -> stopped     ffmpeg finished the output
+//	           -> failed      a failure no restart mends, or restarts ran out
+//	restarting -> starting    the wait before the next ffmpeg is over
+//	restarting -> stopped     a stop during that wait
+//
+// stopped and failed are final.
+func allowed(from, to State) bool {
+	switch from {
+	case StateStarting:
+		return to != StateStarting
+	case StateRunning, StateStopping:
+		return to == StateStopping || to == StateRestarting || to == StateStopped || to == StateFailed
+	case StateRestarting:
+		return to == StateStarting || to == StateStopped
 	}
+	return false
+}
+
+// setState moves to st if allowed says so; staying is no change. Another
+// change is a bug: it is refused and logged, and the state stays.
+func (s *Supervisor) setState(st State) {
+	old := s.State()
+	if old == st {
+		return
+	}
+	if !allowed(old, st) || !s.state.CompareAndSwap(int32(old), int32(st)) {
+		s.cfg.Logger.Error("state change refused: a bug in livepush", "from", old, "to", st)
+		return
+	}
+	s.cfg.Logger.Debug("state", "from", old, "to", st)
+	s.notify(Event{State: st})
 }
 
 func (s *Supervisor) notify(e Event) {
@@ -511,7 +553,7 @@ wait:
 			}
 		case r := <-results:
 			feeds = append(feeds, r)
-			if errors.Is(r.err, errSource) {
+			if errors.Is(r.err, errSourceFailed) {
 				kill(r.err)
 			}
 			if len(feeds) == 2 && killed == nil {
@@ -552,7 +594,7 @@ wait:
 	r.resume = s.resumeAt(c, from, r.written)
 	complete := cfg.Frames > 0 && r.written == cfg.Frames
 	for _, f := range feeds {
-		if errors.Is(f.err, errSource) {
+		if errors.Is(f.err, errSourceFailed) {
 			r.fatal = f.err
 			return r
 		}

@@ -26,8 +26,20 @@ type VideoSource interface {
 // while read): it is logged as a warning, and the source is read on.
 type AudioSource = io.Reader
 
-// errSource marks a failure of a media source: restarting ffmpeg cannot help.
-var errSource = errors.New("source")
+// ChunkReader is an AudioSource that is told which frame each chunk goes
+// with, for audio that must meet a given frame (pushed frames and their
+// sound). The supervisor reads it with ReadChunk only, once per frame, in
+// order from frame 0.
+type ChunkReader interface {
+	AudioSource
+	// ReadChunk fills all of buf, Encoding.ChunkBytes(n) long, with the
+	// audio of frame n. It must not block: a live source gives silence
+	// when it has nothing.
+	ReadChunk(n int64, buf []byte) error
+}
+
+// errSourceFailed marks a failure of a media source: restarting ffmpeg cannot help.
+var errSourceFailed = errors.New("media source failed")
 
 // track turns a sequential source into units addressable by frame number,
 // keeping the most recent ones so that a restarted ffmpeg can be fed again
@@ -48,6 +60,14 @@ type track struct {
 	batch int64
 	// fill produces unit n, reusing buf (the ring slot's old unit) if it can.
 	fill func(n int64, buf []byte) ([]byte, error)
+	// maxBytes bounds the bytes of the distinct units the ring holds (0: no
+	// bound): moving video would otherwise pin a whole window of frames,
+	// while a still picture is one frame however long the window. The
+	// newest minUnits stay whatever they cost: a pipe may still hold them.
+	maxBytes int64
+	minUnits int64
+	held     int64 // bytes of the distinct units held
+	lo       int64 // units before lo were let go to keep within maxBytes
 	// sent is the first unit not yet written into the pipe, for Status;
 	// units and bytes count all that went in, replays included.
 	sent         atomic.Int64
@@ -59,7 +79,7 @@ func newTrack(name string, window int, fill func(int64, []byte) ([]byte, error))
 }
 
 // oldest is the first unit that can still be replayed.
-func (t *track) oldest() int64 { return max(0, t.next-int64(len(t.ring))) }
+func (t *track) oldest() int64 { return max(0, t.next-int64(len(t.ring)), t.lo) }
 
 // unit returns unit n, reading the source forward as far as needed.
 func (t *track) unit(n int64) ([]byte, error) {
@@ -67,22 +87,54 @@ func (t *track) unit(n int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s: unit %d is older than the replay window (oldest %d)", t.name, n, t.oldest())
 	}
 	for t.next <= n {
-		slot := &t.ring[t.next%int64(len(t.ring))]
+		if old := t.next - int64(len(t.ring)); old >= t.lo {
+			t.forget(old) // its slot is about to be overwritten
+		}
+		slot := t.slot(t.next)
 		b, err := t.fill(t.next, *slot)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %w", errSource, t.name, err)
+			return nil, fmt.Errorf("%w: %s: %w", errSourceFailed, t.name, err)
 		}
 		*slot = b
+		if t.next == t.oldest() || !sameUnit(b, *t.slot(t.next - 1)) {
+			t.held += int64(len(b))
+		}
 		t.next++
+		for t.maxBytes > 0 && t.held > t.maxBytes && t.lo < t.next-max(t.minUnits, 1) {
+			t.lo = max(t.lo, t.oldest())
+			t.forget(t.lo)
+			*t.slot(t.lo) = nil
+			t.lo++
+		}
 	}
-	return t.ring[n%int64(len(t.ring))], nil
+	return *t.slot(n), nil
+}
+
+func (t *track) slot(n int64) *[]byte { return &t.ring[n%int64(len(t.ring))] }
+
+// forget takes unit k, the oldest held, out of the byte count, unless the
+// unit after it is the same memory and so goes on holding it.
+func (t *track) forget(k int64) {
+	b := *t.slot(k)
+	if k+1 < t.next && sameUnit(b, *t.slot(k + 1)) {
+		return
+	}
+	t.held -= int64(len(b))
+}
+
+// sameUnit reports whether a and b are the same memory (a repeated frame).
+func sameUnit(a, b []byte) bool {
+	return len(a) > 0 && len(a) == len(b) && &a[0] == &b[0]
 }
 
 // videoFill reads frames from src; after the source ends it repeats the last
-// one. With huge set, a frame the source returns a second time (a still
-// image) is from then on served in huge pages (see inHugePages).
-func videoFill(src VideoSource, size int, huge bool) func(int64, []byte) ([]byte, error) {
+// one. A frame the source returns settleAfter times in a row (a still
+// image) is from then on served in huge pages (see inHugePages); 0: never.
+// Not at the first repeat: a producer of moving frames that is late now and
+// then repeats one, and copying each of those would cost more than it saves.
+func videoFill(src VideoSource, size int, settleAfter int) func(int64, []byte) ([]byte, error) {
 	var last, fromSrc []byte // what was returned, and what the source gave for it
+	repeats := 0             // how many times in a row the source gave fromSrc again
 	settled := false         // f has been through inHugePages
 	return func(int64, []byte) ([]byte, error) {
 		f, err := src.NextFrame()
@@ -94,13 +146,13 @@ func videoFill(src VideoSource, size int, huge bool) func(int64, []byte) ([]byte
 		case len(f) != size:
 			return nil, fmt.Errorf("frame of %d bytes, want %d", len(f), size)
 		}
-		if len(f) > 0 && len(fromSrc) == len(f) && &f[0] == &fromSrc[0] {
-			if huge && !settled {
+		if sameUnit(f, fromSrc) {
+			if repeats++; settleAfter > 0 && !settled && repeats >= settleAfter {
 				last, settled = inHugePages(f), true
 			}
 			return last, nil
 		}
-		last, fromSrc, settled = f, f, false
+		last, fromSrc, settled, repeats = f, f, false, 0
 		return f, nil
 	}
 }
@@ -111,12 +163,16 @@ func videoFill(src VideoSource, size int, huge bool) func(int64, []byte) ([]byte
 // it is read on: a looping one goes on, an ended one returns io.EOF next.
 func audioFill(src AudioSource, e Encoding, log *slog.Logger) func(int64, []byte) ([]byte, error) {
 	ended, warned := false, false
+	cr, addressed := src.(ChunkReader)
 	return func(n int64, buf []byte) ([]byte, error) {
 		size := e.ChunkBytes(n)
 		if cap(buf) < e.MaxChunkBytes() {
 			buf = make([]byte, e.MaxChunkBytes())
 		}
 		buf = buf[:size]
+		if addressed {
+			return buf, cr.ReadChunk(n, buf)
+		}
 		got := 0
 		if !ended {
 			var err error
@@ -144,9 +200,24 @@ func audioFill(src AudioSource, e Encoding, log *slog.Logger) func(int64, []byte
 	}
 }
 
-// audioBlock is about how much audio one wake-up writes. At 25 fps, 4 frames:
-// measured at 256x256 realtime, livepush 5.5-9.2 -> 3.5-4.7 ms of CPU a
-// second and its ffmpeg 53-62 -> 49-60; blocks of 10 frames saved no more.
+// ChunkFiller reads src the way the supervisor does, for a MakeFrame: fill
+// puts the audio of frame n, Encoding.ChunkBytes(n) long, into buf;
+// silence after the end, and lost audio warned of once (see AudioSource).
+// Call it once per frame, in order.
+func ChunkFiller(src AudioSource, e Encoding, log *slog.Logger) (fill func(n int64, buf []byte) error) {
+	f := audioFill(src, e, log)
+	return func(n int64, buf []byte) error {
+		got, err := f(n, buf)
+		if err == nil && len(got) > 0 && &got[0] != &buf[0] {
+			copy(buf, got)
+		}
+		return err
+	}
+}
+
+// audioBlock is about how much audio one wake-up writes (4 frames at 25
+// fps): each wake-up costs livepush and ffmpeg a context switch, and larger
+// blocks saved no more (scripts/bench.sh's realtime CPU rows).
 const audioBlock = 160 * time.Millisecond
 
 // audioBatch is how many frames of audio make one block at fps.

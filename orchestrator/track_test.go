@@ -8,11 +8,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
+
+	"github.com/livepush/livepush/orchestrator/proctest"
 )
 
 // countingVideo yields 8-byte frames holding their own number.
@@ -31,7 +34,7 @@ func (v *countingVideo) NextFrame() ([]byte, error) {
 func frameNo(b []byte) int64 { return int64(binary.LittleEndian.Uint64(b)) }
 
 func TestTrackReplay(t *testing.T) {
-	tr := newTrack("video", 10, videoFill(&countingVideo{}, 8, false))
+	tr := newTrack("video", 10, videoFill(&countingVideo{}, 8, 0))
 	for n := int64(0); n < 25; n++ {
 		b, err := tr.unit(n)
 		if err != nil || frameNo(b) != n {
@@ -57,20 +60,20 @@ func TestTrackReplay(t *testing.T) {
 }
 
 func TestVideoFillRepeatsLastFrameAfterEOF(t *testing.T) {
-	tr := newTrack("video", 4, videoFill(&countingVideo{limit: 3}, 8, false))
+	tr := newTrack("video", 4, videoFill(&countingVideo{limit: 3}, 8, 0))
 	for n, want := range []int64{0, 1, 2, 2, 2} {
 		if b, err := tr.unit(int64(n)); err != nil || frameNo(b) != want {
 			t.Fatalf("unit(%d) = %d, %v; want %d", n, frameNo(b), err, want)
 		}
 	}
-	empty := newTrack("video", 4, videoFill(&countingVideo{limit: -1}, 8, false))
-	empty.fill = videoFill(sourceFunc(func() ([]byte, error) { return nil, io.EOF }), 8, false)
-	if _, err := empty.unit(0); !errors.Is(err, errSource) {
-		t.Errorf("empty source: err = %v, want errSource", err)
+	empty := newTrack("video", 4, videoFill(&countingVideo{limit: -1}, 8, 0))
+	empty.fill = videoFill(sourceFunc(func() ([]byte, error) { return nil, io.EOF }), 8, 0)
+	if _, err := empty.unit(0); !errors.Is(err, errSourceFailed) {
+		t.Errorf("empty source: err = %v, want errSourceFailed", err)
 	}
-	wrong := newTrack("video", 4, videoFill(sourceFunc(func() ([]byte, error) { return make([]byte, 5), nil }), 8, false))
-	if _, err := wrong.unit(0); !errors.Is(err, errSource) {
-		t.Errorf("short frame: err = %v, want errSource", err)
+	wrong := newTrack("video", 4, videoFill(sourceFunc(func() ([]byte, error) { return make([]byte, 5), nil }), 8, 0))
+	if _, err := wrong.unit(0); !errors.Is(err, errSourceFailed) {
+		t.Errorf("short frame: err = %v, want errSourceFailed", err)
 	}
 }
 
@@ -114,8 +117,8 @@ func TestAudioFillChunksAndPads(t *testing.T) {
 func TestAudioFillSourceError(t *testing.T) {
 	e := Encoding{SampleRate: 24000, FPS: 25, Channels: 1}
 	tr := newTrack("audio", 8, audioFill(io.MultiReader(strings.NewReader("abcd"), errReader{}), e, discardLogger()))
-	if _, err := tr.unit(0); !errors.Is(err, errSource) {
-		t.Errorf("err = %v, want errSource", err)
+	if _, err := tr.unit(0); !errors.Is(err, errSourceFailed) {
+		t.Errorf("err = %v, want errSourceFailed", err)
 	}
 }
 
@@ -127,7 +130,7 @@ func TestTrackSteadyStateAllocs(t *testing.T) {
 	e := Encoding{SampleRate: 24000, FPS: 25, Channels: 1}
 	audio := newTrack("audio", 50, audioFill(zeroReader{}, e, discardLogger()))
 	still := make([]byte, 256*256*3)
-	video := newTrack("video", 50, videoFill(sourceFunc(func() ([]byte, error) { return still, nil }), len(still), true))
+	video := newTrack("video", 50, videoFill(sourceFunc(func() ([]byte, error) { return still, nil }), len(still), 1))
 	n := int64(0)
 	for ; n < 100; n++ { // fill the rings once
 		audio.unit(n)
@@ -170,7 +173,7 @@ func TestVideoFillStillInHugePages(t *testing.T) {
 		still[i] = byte(i % 251)
 	}
 	before := anonHugeKB(t)
-	fill := videoFill(sourceFunc(func() ([]byte, error) { return still, nil }), len(still), true)
+	fill := videoFill(sourceFunc(func() ([]byte, error) { return still, nil }), len(still), 1)
 	first, err := fill(0, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +196,7 @@ func TestVideoFillStillInHugePages(t *testing.T) {
 	}
 	// A new frame from the source is passed on as it is.
 	other := bytes.Clone(still)
-	fill = videoFill(sourceFunc(func() ([]byte, error) { other = bytes.Clone(other); return other, nil }), len(still), true)
+	fill = videoFill(sourceFunc(func() ([]byte, error) { other = bytes.Clone(other); return other, nil }), len(still), 1)
 	for n := int64(0); n < 3; n++ {
 		f, _ := fill(n, nil)
 		if &f[0] != &other[0] {
@@ -202,32 +205,24 @@ func TestVideoFillStillInHugePages(t *testing.T) {
 	}
 }
 
-// anonHugeKB is this process's AnonHugePages, or -1 outside Linux. Memory
-// that earlier tests left to the garbage collector is returned first, so
-// that its release during a test does not hide what the test added.
+// anonHugeKB is this process's AnonHugePages, or -1 where it cannot be read.
+// Memory that earlier tests left to the garbage collector is returned first,
+// so that its release during a test does not hide what the test added.
 func anonHugeKB(t *testing.T) int {
 	debug.FreeOSMemory()
-	b, err := os.ReadFile("/proc/self/smaps_rollup")
+	n, err := proctest.AnonHugeKB()
 	if err != nil {
+		t.Log(err)
 		return -1
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "AnonHugePages:" {
-			n, err := strconv.Atoi(f[1])
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	return -1
+	return n
 }
 
 // TestFeedBatchAhead: a track with batch 4 is written in blocks of four units
 // at the deadline of each block's first unit, never before it.
 func TestFeedBatchAhead(t *testing.T) {
 	const fps, units, batch = 5, 8, 4
-	tr := newTrack("audio", 16, videoFill(&countingVideo{}, 8, false))
+	tr := newTrack("audio", 16, videoFill(&countingVideo{}, 8, 0))
 	tr.batch = batch
 	pd, err := newPipeDir()
 	if err != nil {
@@ -298,5 +293,96 @@ func TestAudioBatch(t *testing.T) {
 		if got := audioBatch(fps); got != want {
 			t.Errorf("audioBatch(%d) = %d, want %d", fps, got, want)
 		}
+	}
+}
+
+// The ring holds moving video up to maxBytes, and a still picture for the
+// whole window: the bound is on memory, not on frames.
+func TestTrackBoundedByBytes(t *testing.T) {
+	moving := newTrack("video", 100, videoFill(&countingVideo{}, 8, 0))
+	moving.maxBytes, moving.minUnits = 80, 3 // ten 8-byte frames
+	for n := int64(0); n < 500; n++ {
+		if _, err := moving.unit(n); err != nil {
+			t.Fatal(err)
+		}
+		if moving.held > moving.maxBytes {
+			t.Fatalf("after unit %d: %d bytes held, bound %d", n, moving.held, moving.maxBytes)
+		}
+		kept := 0
+		for _, b := range moving.ring {
+			if b != nil {
+				kept++
+			}
+		}
+		if want := min(int(n+1), 10); kept != want {
+			t.Fatalf("after unit %d: %d frames referenced, want %d", n, kept, want)
+		}
+	}
+	if got := moving.oldest(); got != 490 {
+		t.Errorf("oldest = %d, want 490", got)
+	}
+	for n := int64(490); n < 500; n++ {
+		if b, err := moving.unit(n); err != nil || frameNo(b) != n {
+			t.Fatalf("replay unit(%d) = %d, %v", n, frameNo(b), err)
+		}
+	}
+	if _, err := moving.unit(489); err == nil {
+		t.Error("a frame let go was served")
+	}
+
+	still := make([]byte, 8)
+	pic := newTrack("video", 100, videoFill(sourceFunc(func() ([]byte, error) { return still, nil }), 8, 0))
+	pic.maxBytes, pic.minUnits = 80, 3
+	for n := int64(0); n < 500; n++ {
+		if _, err := pic.unit(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pic.held != 8 || pic.oldest() != 400 {
+		t.Errorf("still picture: %d bytes held, oldest %d; want 8, 400", pic.held, pic.oldest())
+	}
+
+	// Runs of a repeated frame between changes count once each.
+	var k int
+	frames := [][]byte{make([]byte, 8), make([]byte, 8), make([]byte, 8)}
+	runs := newTrack("video", 100, videoFill(sourceFunc(func() ([]byte, error) {
+		k++
+		return frames[(k/7)%3], nil
+	}), 8, 0))
+	runs.maxBytes, runs.minUnits = 16, 3
+	for n := int64(0); n < 300; n++ {
+		if _, err := runs.unit(n); err != nil {
+			t.Fatal(err)
+		}
+		if runs.held > 16 && runs.next-runs.oldest() > 3 {
+			t.Fatalf("after unit %d: %d bytes held over %d units", n, runs.held, runs.next-runs.oldest())
+		}
+	}
+	if span := runs.next - runs.oldest(); span < 7 {
+		t.Errorf("repeated frames cost as distinct ones: only %d units kept", span)
+	}
+}
+
+// TestVideoFillSettlesAfterRepeats: a frame repeated now and then (a late
+// producer) is passed on as it is; only one repeated settleAfter times in
+// a row is copied into huge pages.
+func TestVideoFillSettlesAfterRepeats(t *testing.T) {
+	frame := make([]byte, 1920*1080*3)
+	var give []byte
+	fill := videoFill(sourceFunc(func() ([]byte, error) { return give, nil }), len(frame), 25)
+	give = frame
+	for n := int64(0); n < 25; n++ { // the frame and 24 repeats
+		if f, _ := fill(n, nil); &f[0] != &frame[0] {
+			t.Fatalf("frame %d, repeat %d, was copied", n, n)
+		}
+	}
+	f, _ := fill(25, nil)
+	if &f[0] == &frame[0] && runtime.GOOS == "linux" && uintptr(unsafe.Pointer(&frame[0]))%(2<<20) != 0 {
+		t.Error("the 25th repeat was not moved into huge pages")
+	}
+	other := make([]byte, len(frame))
+	give = other
+	if f, _ := fill(26, nil); &f[0] != &other[0] {
+		t.Error("a new frame was not passed on as it is")
 	}
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# bench.sh: livepush side by side with plain ffmpeg (issue 4), in one go:
+# bench.sh: livepush side by side with plain ffmpeg, in one go:
 #
 #   bash scripts/bench.sh                 # quick: about 8 minutes
-#   BENCH_LONG=1 bash scripts/bench.sh    # the full lengths the issue names (2-minute pacing stream, ...): about 50 minutes
+#   BENCH_LONG=1 bash scripts/bench.sh    # the full lengths (2-minute pacing stream, ...): about 50 minutes
 #
 # Installs what is missing (ffmpeg, nginx + libnginx-mod-rtmp, Go), builds livepush and the helper
 # scripts/bench/arrivals, generates its inputs (a detailed still at each size, a speech-like 24 kHz mono
@@ -74,9 +74,8 @@ skipped() { [[ "$SKIP" == *" $1 "* ]]; }
 # ---- settings -----------------------------------------------------------------------------------------
 if [ $LONG = 1 ]; then
 	REPEAT=${BENCH_REPEAT:-3}
-	# This VM's single rounds range over +-15 %. With 9 rounds the median's 95 % interval was up to
-	# 18 % wide (1280x720: two 9-round runs read 1.097 and 1.005 while their 18 rounds pooled give
-	# 1.02); 21 rounds gave intervals 7-10 % wide.
+	# Single rounds scatter widely on a virtual machine; 21 rounds keep the median's 95 % interval
+	# narrow enough to judge a 5 % target (scripts/bench/README.md, Unpaced).
 	UNPACED_REPEAT=${BENCH_UNPACED_REPEAT:-21}
 	FLOOR=${BENCH_FLOOR:-1}
 	CPU_SECONDS=40
@@ -259,7 +258,7 @@ frame() { # frame WxH: one raw bgr24 frame of the still
 	[ -f "$f" ] || ffmpeg -v error -y -i "$(image "$1")" -f rawvideo -pix_fmt bgr24 "$f"
 	echo "$f"
 }
-frames() { # frames WxH N: N raw bgr24 frames in one regular file (regular files, as the issue asks:
+frames() { # frames WxH N: N raw bgr24 frames in one regular file (not one frame looped:
 	# ffmpeg's -stream_loop over a short file costs it measurably more, in seconds and in system time)
 	local one f=$MEDIA/frames-$1-$2.bgr24 i blocks
 	one=$(frame "$1")
@@ -356,8 +355,8 @@ unpaced() {
 			mapfile -d '' fl < <("$ARR" argv -mode unpaced -video "${fifo[0]}" -audio "${fifo[1]}" -frames $n -out "$outfl" <<<"$dry")
 			[ ${#fl[@]} -gt 0 ] || die "could not derive the FIFO ffmpeg command from: $dry"
 		fi
-		# Rounds: each runs every tool once, back to back, the first one in turn. This VM's speed
-		# drifts by several per cent over tens of seconds; within a round the tools see about the
+		# Rounds: each runs every tool once, back to back, the first one in turn. A virtual machine's
+		# speed drifts by several per cent over tens of seconds; within a round the tools see about the
 		# same machine, so the table reports the median of the rounds' ratios (the ratio of the
 		# medians goes to the details file).
 		for rep in $(seq 1 "$UNPACED_REPEAT"); do
@@ -606,8 +605,8 @@ scale_run() {
 	for i in $(seq 1 "$k"); do recs+=("$URL/scale-$tool-$k-$i=$WORK/arr/scale-$tool-$k-$i.csv"); done
 	start_rec "scale-$tool-$k" "${recs[@]}"
 	# The plain ffmpeg command is derived once, before any stream starts: deriving it per stream
-	# (a helper process each time) spread ffmpeg's starts over 8 s at K=24 on a loaded machine, so
-	# its streams barely overlapped. Only the output URL differs from one stream to the next.
+	# (a helper process each time) would spread ffmpeg's starts out on a loaded machine, so that
+	# its streams barely overlap. Only the output URL differs from one stream to the next.
 	local out=@OUTPUT@ j
 	[ "$tool" = lp ] || dry=$("$LP" stream --image "$img" --audio "$w" --dry-run -o "$URL/x")
 	case $tool in
@@ -688,11 +687,11 @@ scale_run() {
 }
 
 # The tools take turns at each K, so that they meet the same outside load, and which goes first
-# rotates from one K to the next: this VM's speed drifts within minutes (plain ffmpeg held 24 streams
-# and, five minutes later, had 22 of 24 behind), and a fixed order would always give the same tool
-# the same place in the drift and behind the heaviest run of the K before. A K where fewer than a
-# quarter of the streams fell behind is tried once more before it counts (one stream briefly starved
-# by someone else's job should not decide); a tool stops at its first K that fails.
+# rotates from one K to the next: a virtual machine's speed drifts within minutes, and a fixed order
+# would always give the same tool the same place in the drift and behind the heaviest run of the K
+# before. A K where fewer than a quarter of the streams fell behind is tried once more before it
+# counts (one stream briefly starved by someone else's job should not decide); a tool stops at its
+# first K that fails.
 turns() { # turns N: SCALE_TOOLS rotated left by N
 	local t=($SCALE_TOOLS) i
 	for i in "${!t[@]}"; do echo "${t[$(((i + $1) % ${#t[@]}))]}"; done

@@ -9,7 +9,7 @@
 #   - podman runs as lib.sh's podman_env sets it up (runc, cgroupfs, the host's network namespace);
 #   - the base images are made locally and tagged with the public names the Dockerfile uses:
 #     docker.io/library/debian:bookworm-slim (mmdebstrap minbase, with the slim variant's dpkg
-#     excludes) and docker.io/library/golang:1.24-bookworm (that Debian plus the Go that lib.sh's
+#     excludes) and docker.io/library/golang:1.25-bookworm (that Debian plus the Go that lib.sh's
 #     ensure_go finds or fetches, its GOROOT), so the Dockerfile builds unchanged with --pull=never.
 # Podman's images and build cache are kept in $LIVEPUSH_PODMAN_DIR (default /var/tmp/livepush-podman)
 # so a second run is fast; delete that directory to start cold.
@@ -23,7 +23,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LIB_KEEP_ENV="IMAGE RTMP_PORT KEEP_TMP GOTOOLCHAIN" rerun_as_root "$0" "$@"
 exec </dev/null
 IMAGE=${IMAGE:-localhost/livepush:test}
-GO_TAG=1.24-bookworm
+GO_TAG=1.25-bookworm
 DEB_TAG=bookworm-slim
 
 PASSED=0 FAILED=0
@@ -251,7 +251,7 @@ elif ! bash "$ROOT/scripts/nginx-rtmp.sh" start "$NGINX_DIR" "$PORT" >"$TMP/ngin
   cat "$TMP/nginx.log"; fail "nginx-rtmp starts on 127.0.0.1:$PORT"
 else
   pass "nginx-rtmp starts on 127.0.0.1:$PORT"
-  # As the issue runs it: host network, the samples mounted.
+  # As README runs it: host network, the samples mounted.
   stream test
   # As the Kubernetes example runs it: read-only root filesystem with a fresh /tmp, no capabilities,
   # no privilege escalation, the URL from the environment.

@@ -4,9 +4,10 @@
 #   bash scripts/test.sh
 #
 # gofmt and go vet, then `go test -race -v ./...` (unit tests, the WAV fuzz corpus, and end-to-end
-# tests against real ffmpeg and a real nginx-rtmp on loopback), then the container stage: the
-# container test (scripts/test-container.sh: builds the Dockerfile with podman and streams from the
-# container) and README's demo command in a fresh Debian container (scripts/test-fresh.sh).
+# tests against real ffmpeg and a real nginx-rtmp on loopback, the control page's in a headless
+# Chromium), then the container stage: the container test (scripts/test-container.sh: builds the
+# Dockerfile with podman and streams from the container) and README's demo command in a fresh Debian
+# container (scripts/test-fresh.sh).
 # LIVEPUSH_SKIP_CONTAINER=1 leaves the container stage out; LIVEPUSH_FRESH_TESTS=1 adds this very
 # command (without the container stage) in a fresh Debian container. Extra arguments go to `go test`.
 #
@@ -19,8 +20,10 @@ export LIVEPUSH_REQUIRE_TOOLS=1
 
 ensure_go
 ensure_modules
-# gcc and libc6-dev: -race needs cgo, and cgo a C compiler.
-ensure_packages --why "the end-to-end tests run ffmpeg; go test -race needs a C compiler" ffmpeg gcc libc6-dev
+# gcc and libc6-dev: -race needs cgo, and cgo a C compiler. chromium: the control page's tests drive
+# it headless.
+ensure_packages --why "the end-to-end tests run ffmpeg and a headless chromium; go test -race needs a C compiler" \
+	ffmpeg gcc libc6-dev chromium
 bash scripts/nginx-rtmp.sh install
 echo "== $(go version), $(ffmpeg -version | head -n1)" >&2
 

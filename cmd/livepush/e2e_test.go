@@ -1,6 +1,6 @@
 package main
 
-// End-to-end tests of `livepush stream` (issue 2) against a real nginx-rtmp and real ffmpeg: what the
+// End-to-end tests of `livepush stream` against a real nginx-rtmp and real ffmpeg: what the
 // server recorded is probed (codecs, size, frame rate, keyframes, sample rate, duration) and decoded
 // (tone frequency, colours); plus pacing, file output, the dry run, bad input and key masking.
 

@@ -77,6 +77,7 @@ func (a liveAPI) expect(want int, method, path string, body []byte) []byte {
 
 type liveStatus struct {
 	State      string  `json:"state"`
+	Showing    string  `json:"showing"`
 	Media      float64 `json:"media_seconds"`
 	Speaking   bool    `json:"speaking"`
 	Publishing bool    `json:"publishing"`
@@ -375,7 +376,7 @@ func TestE2ELive(t *testing.T) {
 		}
 	}
 
-	swaps := regexp.MustCompile(`msg="image changed" image=red.png at=(\S+)`).FindStringSubmatch(stderr)
+	swaps := regexp.MustCompile(`msg="image changed" role=idle image=red.png at=(\S+)`).FindStringSubmatch(stderr)
 	if swaps == nil {
 		t.Fatalf("no image change logged")
 	}

@@ -62,6 +62,22 @@ func streamLive(c *cli.Context, ls liveSetup) error {
 	if err != nil {
 		return bad(err)
 	}
+	face, err := talkFlags(c)
+	if err != nil {
+		return bad(err)
+	}
+	var talking, blinking *frames.Frame
+	for _, p := range []struct {
+		flag, path string
+		to         **frames.Frame
+	}{{"talk-image", face.talk, &talking}, {"blink-image", face.blink, &blinking}} {
+		if p.path == "" {
+			continue
+		}
+		if *p.to, err = frames.LoadImage(p.path, enc.Width, enc.Height, fit); err != nil {
+			return bad(fmt.Errorf("--%s: %w", p.flag, err))
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	abort := make(chan struct{})
@@ -69,6 +85,9 @@ func streamLive(c *cli.Context, ls liveSetup) error {
 		Config:    supervisorConfig(c, output, tls, enc, abort, log, m),
 		Image:     img,
 		ImageName: c.String("image"),
+		Talk:      talking,
+		Blink:     blinking,
+		Detector:  face.detector,
 		Fit:       fit,
 		MaxQueue:  c.Duration("max-queue"),
 	})
@@ -89,7 +108,16 @@ func streamLive(c *cli.Context, ls liveSetup) error {
 		if err != nil {
 			return bad(fmt.Errorf("--control %s: %w", addr, err))
 		}
-		srv, err := control.New(control.Config{Stream: s, Token: token, MaxUpload: maxUpload, Logger: log, Version: version()})
+		// Uploads wait in a folder of our own: one that SIGKILL leaves
+		// behind is removed by the next livepush, as its FIFOs are.
+		uploads, err := orchestrator.PrivateDir()
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("upload folder: %w", err)
+		}
+		defer os.RemoveAll(uploads)
+		srv, err := control.New(control.Config{Stream: s, Token: token, MaxUpload: maxUpload, Logger: log,
+			Version: version(), TempDir: uploads})
 		if err != nil {
 			ln.Close()
 			return bad(err)

@@ -147,6 +147,10 @@ func streamCommand(masker **orchestrator.Masker) *cli.Command {
 			&cli.StringFlag{Name: "preset", Value: "veryfast", Usage: "libx264 preset (e.g. --preset ultrafast)"},
 			&cli.BoolFlag{Name: "realtime", Value: true, Usage: "pace to the wall clock; --realtime=false renders as fast as ffmpeg can (file output)"},
 			&cli.BoolFlag{Name: "loop", Usage: "repeat the audio forever (stop with Ctrl-C or SIGTERM)"},
+			&cli.StringFlag{Name: "talk-image", Usage: "picture `PATH` shown on the frames whose audio is speech (the mouth open); --image on the others"},
+			&cli.StringFlag{Name: "blink-image", Usage: "picture `PATH` shown for a moment every 2-6 s (the eyes closed)"},
+			&cli.Float64Flag{Name: "talk-threshold", Usage: "level in dBFS above which a frame's audio is speech, e.g. -35; 0 (default): relative to the speech and the noise"},
+			&cli.DurationFlag{Name: "talk-hold", Value: 100 * time.Millisecond, Usage: "keep the mouth open this long after speech, so that it does not flicker between syllables"},
 			&cli.StringFlag{Name: "ffmpeg", Value: "ffmpeg", EnvVars: []string{"LIVEPUSH_FFMPEG"}, Usage: "ffmpeg program `PATH` or name on $PATH (e.g. --ffmpeg /opt/ffmpeg/bin/ffmpeg)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the ffmpeg command that would run and exit (stream key masked)"},
 			&cli.BoolFlag{Name: "show-secrets", Usage: "show the stream key and URL credentials in output and logs"},
@@ -236,6 +240,10 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 	if err := frames.CheckImage(c.String("image")); err != nil {
 		return bad(err)
 	}
+	face, err := talkFlags(c)
+	if err != nil {
+		return bad(err)
+	}
 	pcm, err := frames.OpenPCM(c.String("audio"), enc.SampleRate, enc.Channels, c.Bool("loop"))
 	if err != nil {
 		return bad(err)
@@ -257,6 +265,11 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 
 	sc := supervisorConfig(c, output, tls, enc, abort, log, m)
 	sc.Realtime, sc.Video, sc.Audio, sc.Frames = c.Bool("realtime"), img, pcm, total
+	if face.on() {
+		pair := face.pair(img, pcm, enc, fit, log)
+		defer pair.wait()
+		sc.Video, sc.Audio = pair.Video(), pair.Audio()
+	}
 	sup, err := orchestrator.New(sc)
 	if err != nil {
 		return bad(err)
@@ -352,8 +365,9 @@ func newLogger(w io.Writer, level, format string, m *orchestrator.Masker) (*slog
 // fileModeProcs is what a file-mode stream does once its image is ready:
 // from then on livepush only waits on timers, pipes and ffmpeg, and one P
 // spares the scheduler the hand-offs between idle Ps (bench.sh's realtime
-// CPU rows show the saving; the decoding itself runs on every core). Nil when the user chose GOMAXPROCS. A process that also
-// serves HTTP (live mode) keeps every P.
+// CPU rows show the saving; the decoding itself runs on every core). Nil
+// when the user chose GOMAXPROCS. A process that also serves HTTP (live
+// mode) keeps every P.
 func fileModeProcs() func() {
 	if os.Getenv("GOMAXPROCS") != "" {
 		return nil

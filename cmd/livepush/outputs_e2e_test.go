@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/livepush/livepush/orchestrator/proctest"
 )
 
 // TestE2EOutputsOneServerOutage: two outputs to two nginx-rtmp servers; the
@@ -167,7 +169,7 @@ func TestE2EOutputsSRT(t *testing.T) {
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !p.Exited(); time.Sleep(20 * time.Millisecond) {
 		found := false
 		for _, pid := range childrenOf(p.Pid(), "ffmpeg") {
-			joined := strings.Join(procCmdline(pid), " ")
+			joined := strings.Join(proctest.Cmdline(pid), " ")
 			if strings.Contains(joined, "srt://") {
 				found = true
 				if strings.Contains(joined, "srtsecret42") || strings.Contains(joined, "srtpass0123456") || !strings.Contains(joined, "-fpre ") {
@@ -266,7 +268,7 @@ func TestE2EOutputsRTMPS(t *testing.T) {
 	seen := map[int]bool{}
 	for deadline := time.Now().Add(20 * time.Second); len(seen) < 3 && time.Now().Before(deadline) && !p.Exited(); {
 		for _, pid := range childrenOf(p.Pid(), "ffmpeg") {
-			if argv := procCmdline(pid); argv != nil && !seen[pid] {
+			if argv := proctest.Cmdline(pid); argv != nil && !seen[pid] {
 				seen[pid] = true
 				joined := strings.Join(argv, " ")
 				for _, k := range keys {

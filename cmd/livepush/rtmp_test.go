@@ -32,6 +32,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/livepush/livepush/orchestrator/proctest"
 )
 
 var (
@@ -874,7 +876,7 @@ func (p *lpProc) WaitChild(not int, timeout time.Duration) int {
 	deadline := time.Now().Add(timeout)
 	for {
 		for _, c := range childrenOf(p.Pid(), "ffmpeg") {
-			if c != not && procAlive(c) {
+			if c != not && proctest.Alive(c) {
 				return c
 			}
 		}
@@ -941,6 +943,9 @@ func (p *lpProc) cleanup() {
 	if s := p.Stderr.String(); strings.Contains(s, "panic:") || strings.Contains(s, "goroutine ") {
 		t.Errorf("livepush stderr shows a panic or goroutine dump:\n%s", tail(s, 40))
 	}
+	if s := p.Stderr.String(); strings.Contains(s, "state change refused") {
+		t.Errorf("the supervisor tried a change of state not in its table:\n%s", tail(s, 40))
+	}
 	// No FIFO directory left behind.
 	if left, _ := filepath.Glob(filepath.Join(p.TmpDir, "livepush-*")); len(left) > 0 {
 		if p.allowFIFOLeft {
@@ -958,7 +963,7 @@ func (p *lpProc) cleanup() {
 		}
 		if time.Now().After(deadline) {
 			for _, pid := range left {
-				t.Errorf("process %d (%s) of this livepush run is still running after it ended: killing it", pid, procComm(pid))
+				t.Errorf("process %d (%s) of this livepush run is still running after it ended: killing it", pid, proctest.Comm(pid))
 				syscall.Kill(pid, syscall.SIGKILL)
 			}
 			return
@@ -972,12 +977,12 @@ func (p *lpProc) leftovers() []int {
 	set := map[int]bool{}
 	kids, _ := p.Children()
 	for _, c := range kids {
-		if procAlive(c) && procComm(c) == "ffmpeg" && procHasEnv(c, "LPTEST_MARKER="+p.marker) {
+		if proctest.Alive(c) && proctest.Comm(c) == "ffmpeg" && proctest.HasEnv(c, "LPTEST_MARKER="+p.marker) {
 			set[c] = true
 		}
 	}
-	for _, pid := range allPids() {
-		if pid != os.Getpid() && procAlive(pid) && procHasEnv(pid, "LPTEST_MARKER="+p.marker) {
+	for _, pid := range proctest.Pids() {
+		if pid != os.Getpid() && proctest.Alive(pid) && proctest.HasEnv(pid, "LPTEST_MARKER="+p.marker) {
 			set[pid] = true
 		}
 	}
@@ -997,67 +1002,13 @@ func (p *lpProc) Signal(sig syscall.Signal) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// /proc
-
-func allPids() []int {
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range ents {
-		if pid, err := strconv.Atoi(e.Name()); err == nil {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// procStat returns the state letter and the parent pid of pid.
-func procStat(pid int) (state byte, ppid int, ok bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0, false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 || i+4 > len(s) {
-		return 0, 0, false
-	}
-	f := strings.Fields(s[i+2:])
-	if len(f) < 2 {
-		return 0, 0, false
-	}
-	ppid, _ = strconv.Atoi(f[1])
-	return f[0][0], ppid, true
-}
-
-// procAlive: the process exists and is neither a zombie nor dead.
-func procAlive(pid int) bool {
-	st, _, ok := procStat(pid)
-	return ok && st != 'Z' && st != 'X' && st != 'x'
-}
-
-func procComm(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	return strings.TrimSpace(string(b))
-}
-
-func procHasEnv(pid int, kv string) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-	if err != nil {
-		return false
-	}
-	for _, e := range bytes.Split(b, []byte{0}) {
-		if string(e) == kv {
-			return true
-		}
-	}
-	return false
-}
+// processes
 
 // childrenOf lists the live children of ppid whose comm is comm (any when empty).
 func childrenOf(ppid int, comm string) []int {
 	var out []int
-	for _, pid := range allPids() {
-		if _, pp, ok := procStat(pid); ok && pp == ppid && procAlive(pid) && (comm == "" || procComm(pid) == comm) {
+	for _, pid := range proctest.Pids() {
+		if st, err := proctest.ReadStat(pid); err == nil && st.PPid == ppid && !st.Zombie() && (comm == "" || proctest.Comm(pid) == comm) {
 			out = append(out, pid)
 		}
 	}
@@ -1068,7 +1019,7 @@ func childrenOf(ppid int, comm string) []int {
 func waitGone(pid int, timeout time.Duration) (time.Duration, bool) {
 	start := time.Now()
 	for {
-		if !procAlive(pid) {
+		if !proctest.Alive(pid) {
 			return time.Since(start), true
 		}
 		if time.Since(start) > timeout {

@@ -25,10 +25,10 @@ type signalActions struct {
 
 // handleSignals runs act on the signals that end a stream: Ctrl-C, kill and
 // docker stop, a closed terminal or dropped ssh session (SIGHUP, unless
-// started under nohup), Ctrl-\ (SIGQUIT). The first stops, the second aborts, any later one exits with
-// the shell's status for death by that signal (128+n), should the stop
-// itself hang. The returned func stops listening and waits for the listener
-// to end.
+// started under nohup), Ctrl-\ (SIGQUIT). The first stops, the second
+// aborts, any later one exits with the shell's status for death by that
+// signal (128+n), should the stop itself hang. The returned func stops
+// listening and waits for the listener to end.
 func handleSignals(log *slog.Logger, act signalActions) func() {
 	sig := make(chan os.Signal, 4)
 	stops := []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -84,5 +85,37 @@ func TestE2EStaleFIFODirRemoved(t *testing.T) {
 	running.Signal(syscall.SIGINT)
 	if code := running.Wait(20 * time.Second); code != 0 {
 		t.Errorf("running livepush exited %d after SIGINT; stderr:\n%s", code, tail(running.Stderr.String(), 30))
+	}
+}
+
+// TestE2EStaleUploadDirRemoved: the folder a live livepush keeps uploads in
+// is, like its FIFO folder, removed by the next livepush when the first was
+// killed with SIGKILL.
+func TestE2EStaleUploadDirRemoved(t *testing.T) {
+	t.Parallel()
+	needTools(t, false)
+	dir := t.TempDir()
+	tmp := t.TempDir()
+	img := makeQuadPNG(t, filepath.Join(dir, "quad.png"), 64)
+	wav := makeToneWAV(t, filepath.Join(dir, "tone.wav"), 1000, 1, 24000, 1)
+	killed := startLivepush(t, lpOpts{TmpDir: tmp}, "stream", "--live", "--image", img, "--size", "64x64",
+		"-o", filepath.Join(dir, "live.flv"), "--control", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	killed.allowFIFOLeft = true
+	first := waitFIFODir(t, killed, tmp, nil)
+	second := waitFIFODir(t, killed, tmp, []string{first}) // the uploads' and the FIFOs'
+	if err := killed.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	killed.Wait(5 * time.Second)
+
+	next := startLivepush(t, lpOpts{TmpDir: tmp}, "stream", "--image", img, "--audio", wav, "--size", "64x64",
+		"-o", filepath.Join(dir, "next.flv"))
+	if code := next.Wait(60 * time.Second); code != 0 {
+		t.Fatalf("next livepush exited %d; stderr:\n%s", code, tail(next.Stderr.String(), 30))
+	}
+	for _, d := range []string{first, second} {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("folder %s of the killed livepush still there (%v)", d, err)
+		}
 	}
 }

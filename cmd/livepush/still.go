@@ -3,13 +3,12 @@ package main
 import "github.com/livepush/livepush/frames"
 
 // still is the stream's image while it is being decoded. Decoding and
-// resizing a 1920x1080 image takes 75-90 ms in a fresh process, and
-// ffmpeg's start-up (loading its shared libraries) about 150 ms: done one
-// after the other they delayed the first frame by both. The supervisor starts
-// ffmpeg at once, and the video writer asks for its first frame before it
-// opens the pipe, so a file that fails to decode (its header was checked
-// already) ends the stream before ffmpeg has read an input or opened its
-// output.
+// resizing a large image takes about as long as ffmpeg's start-up (loading
+// its shared libraries): one after the other, they would delay the first
+// frame by both. So the supervisor starts ffmpeg at once, and the video
+// writer asks for its first frame before it opens the pipe: a file that
+// fails to decode (its header was checked already) ends the stream before
+// ffmpeg has read an input or opened its output.
 type still struct {
 	done  chan struct{}
 	frame *frames.Frame

@@ -24,6 +24,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/livepush/livepush/orchestrator/proctest"
 )
 
 // testCA is a certificate authority made for one test.
@@ -203,27 +205,18 @@ func (p *tlsProxy) forward(c net.Conn, upstream string) {
 	<-done
 }
 
-// procCmdline is the argv of a running process, "" if it has gone.
-func procCmdline(pid int) []string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || len(b) == 0 {
-		return nil
-	}
-	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
-}
-
 // checkKeyHidden checks, while livepush streams, that the ffmpeg child's command line does not carry
 // any of secrets, and that it reads them from a -fpre file of mode 0600 in a 0700 folder. Returns
 // ffmpeg's argv.
 func checkKeyHidden(t *testing.T, p *lpProc, secrets ...string) []string {
 	t.Helper()
 	pid := p.WaitChild(0, 20*time.Second)
-	argv := procCmdline(pid)
+	argv := proctest.Cmdline(pid)
 	if argv == nil {
 		t.Fatalf("ffmpeg %d exited before its command line could be read; stderr:\n%s", pid, tail(p.Stderr.String(), 20))
 	}
 	joined := strings.Join(argv, " ")
-	env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	env, err := proctest.Environ(pid)
 	if err != nil {
 		t.Fatalf("ffmpeg's environment: %v", err)
 	}
@@ -231,7 +224,7 @@ func checkKeyHidden(t *testing.T, p *lpProc, secrets ...string) []string {
 		if strings.Contains(joined, s) {
 			t.Errorf("ffmpeg's command line carries %q: %s", s, joined)
 		}
-		if bytes.Contains(env, []byte(s)) {
+		if strings.Contains(strings.Join(env, "\x00"), s) {
 			t.Errorf("ffmpeg's environment carries %q", s)
 		}
 	}
@@ -428,7 +421,7 @@ func TestArgvHidesKey(t *testing.T) {
 			}
 			p := startLivepush(t, o, args...)
 			argv := checkKeyHidden(t, p, c.secrets...)
-			if own := strings.Join(procCmdline(p.Pid()), " "); c.env && strings.Contains(own, c.secrets[0]) {
+			if own := strings.Join(proctest.Cmdline(p.Pid()), " "); c.env && strings.Contains(own, c.secrets[0]) {
 				t.Errorf("livepush's command line carries the key: %s", own)
 			}
 			if out := argv[len(argv)-1]; !strings.HasPrefix(out, base) {

@@ -8,12 +8,14 @@
 //	POST   /v1/speech[?interrupt=1]  body: a WAV; 202 {"id","duration_seconds","queued_seconds","starts_in_seconds"}
 //	DELETE /v1/speech/{id}           204; 404 if no such clip
 //	POST   /v1/interrupt             200 {"interrupted": bool}
-//	PUT    /v1/image                 body: PNG, JPEG, GIF, BMP or TIFF; 204
+//	PUT    /v1/image[?role=talk|blink]  body: PNG, JPEG, GIF, BMP or TIFF; 204
 //	GET    /v1/status                200, the Status as JSON, durations in seconds
 //	GET    /v1/events                Server-Sent Events, "event: KIND" and "data: JSON"
 //	POST   /v1/stop                  202; the stream stops gracefully
 //	GET    /metrics                  Prometheus text, livepush_* series
 //	GET    /healthz, /readyz         200; /readyz is 503 while ffmpeg is not publishing
+//	GET    /v1/preview.jpg           the picture on air as a JPEG; ETag, 304 on If-None-Match
+//	GET    /                         the control page: HTML with its script and style inline
 //
 // The stream's errors map to 400 (ErrBadInput), 429 (ErrQueueFull), 413
 // (ErrTooLong: a clip longer than the queue holds), 404 (ErrNotFound) and
@@ -22,7 +24,9 @@
 // With Config.Token set every route needs "Authorization: Bearer TOKEN"
 // except /healthz and /readyz, which stay open because orchestrators'
 // probes send no token; they tell only whether the process answers and
-// whether ffmpeg is publishing.
+// whether ffmpeg is publishing; and the page at /, which must load to ask
+// for the token. It is the same static document for everyone: every
+// request it makes carries the token.
 package control
 
 import (
@@ -42,7 +46,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/livepush/livepush/frames"
 	"github.com/livepush/livepush/orchestrator/live"
+	"github.com/livepush/livepush/orchestrator/talk"
 )
 
 // Stream is what the API controls; *live.Stream implements it.
@@ -50,9 +56,13 @@ type Stream interface {
 	SpeakFile(path string, interrupt bool) (live.Queued, error)
 	Interrupt() bool
 	Drop(id string) error
-	SetImageFile(path, name string) error
+	// SetPictureFile shows the picture at path for role from the next
+	// frame on: the idle picture, the talking one or the blink.
+	SetPictureFile(role talk.Role, path, name string) error
 	Status() live.Status
 	Subscribe() (<-chan live.Event, func())
+	// Frame is the picture on air now; it is never changed once returned.
+	Frame() *frames.Frame
 	// Stop asks for a graceful stop, as SIGTERM does.
 	Stop()
 }
@@ -90,6 +100,8 @@ type Server struct {
 	mux     *http.ServeMux
 	token   [sha256.Size]byte
 	metrics http.Handler
+	page    page
+	preview *preview
 
 	// quit ends open event streams on shutdown, which http.Server.Shutdown
 	// would otherwise wait for without end.
@@ -120,6 +132,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("control: upload directory %s is not a directory", cfg.TempDir)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, quit: make(chan struct{})}
+	var err error
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -127,6 +140,10 @@ func New(cfg Config) (*Server, error) {
 		s.token = sha256.Sum256([]byte(cfg.Token))
 	}
 	s.metrics = newMetricsHandler(cfg.Stream, cfg.Version)
+	if s.page, err = newPage(); err != nil {
+		return nil, err
+	}
+	s.preview = newPreview()
 	s.routes()
 	return s, nil
 }
@@ -143,6 +160,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1/stop", s.stop)
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
+	m.HandleFunc("GET /v1/preview.jpg", s.previewJPEG)
+	m.HandleFunc(pagePattern, s.servePage)
 	s.mux = m
 }
 
@@ -165,7 +184,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func open(pattern string) bool {
-	return pattern == "GET /healthz" || pattern == "GET /readyz"
+	return pattern == "GET /healthz" || pattern == "GET /readyz" || pattern == pagePattern
 }
 
 func (s *Server) authorized(r *http.Request) bool {
@@ -363,6 +382,11 @@ func (s *Server) drop(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) image(w http.ResponseWriter, r *http.Request) {
+	role, err := talk.ParseRole(r.URL.Query().Get("role"))
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, err)
+		return
+	}
 	path, code, err := s.upload(w, r, "image")
 	if err != nil {
 		s.fail(w, r, code, err)
@@ -370,11 +394,11 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 	}
 	defer os.Remove(path)
 	name := imageName(r.URL.Query().Get("name"))
-	if err := s.cfg.Stream.SetImageFile(path, name); err != nil {
+	if err := s.cfg.Stream.SetPictureFile(role, path, name); err != nil {
 		s.fail(w, r, statusOf(err), hidePath(err, path, "the image body"))
 		return
 	}
-	s.log.Info("image changed", "name", name)
+	s.log.Info("image changed", "role", role, "name", name)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -443,6 +467,8 @@ type statusJSON struct {
 	Publishing bool      `json:"publishing"`
 	ClipsAired int       `json:"clips_aired"`
 	Image      string    `json:"image"`
+	Showing    string    `json:"showing"`
+	AudioLevel float64   `json:"audio_level_db"`
 }
 
 func toStatusJSON(st live.Status) statusJSON {
@@ -460,6 +486,8 @@ func toStatusJSON(st live.Status) statusJSON {
 		Publishing: st.Publishing,
 		ClipsAired: st.ClipsAired,
 		Image:      st.Image,
+		Showing:    st.Showing,
+		AudioLevel: st.AudioLevel,
 	}
 	if c := st.Current; c != nil {
 		el := seconds(c.Elapsed)

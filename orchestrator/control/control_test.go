@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/livepush/livepush/orchestrator/live"
+	"github.com/livepush/livepush/orchestrator/talk"
 )
 
 type syncBuffer struct {
@@ -336,12 +337,23 @@ func TestImage(t *testing.T) {
 	if w := e.do("PUT", "/v1/image?name=smile%0A.png", pngBytes(t, 64, 36)); w.Code != 204 || e.f.imageName != "smile.png" {
 		t.Errorf("?name=smile%%0A.png: %d, called %q, want smile.png", w.Code, e.f.imageName)
 	}
+	if e.f.imageRole != talk.Idle {
+		t.Errorf("an upload without ?role= is for %v, want idle", e.f.imageRole)
+	}
+	if w := e.do("PUT", "/v1/image?role=talk", pngBytes(t, 64, 36)); w.Code != 204 || e.f.imageRole != talk.Talk {
+		t.Errorf("?role=talk: %d, for %v", w.Code, e.f.imageRole)
+	}
+	calls := e.f.imageCalls
+	wantError(t, e.do("PUT", "/v1/image?role=smile", pngBytes(t, 64, 36)), 400)
+	if e.f.imageCalls != calls {
+		t.Error("an image for an unknown role reached the stream")
+	}
 	e.tmpEmpty()
 	e.f.imageErr = fmt.Errorf("%w: not an image", live.ErrBadInput)
 	wantError(t, e.do("PUT", "/v1/image", []byte("hello")), 400)
 	wantError(t, e.do("PUT", "/v1/image", nil), 400)
 	e.tmpEmpty()
-	if strings.Count(e.logs.String(), "image changed") != 2 {
+	if strings.Count(e.logs.String(), "image changed") != 3 {
 		t.Errorf("logs: %s", e.logs)
 	}
 }
@@ -359,15 +371,15 @@ func TestStatus(t *testing.T) {
 		Current:   &live.Clip{ID: "a", Duration: 3 * time.Second, Elapsed: time.Second},
 		Queue:     []live.Clip{{ID: "b", Duration: 2 * time.Second}, {ID: "c", Duration: time.Second}},
 		QueueTime: 3 * time.Second, Output: "rtmp://host/app/****", Drift: 1500 * time.Microsecond,
-		LastError: "ffmpeg exited", Publishing: true,
+		LastError: "ffmpeg exited", Publishing: true, Image: "face.png", Showing: "talk", AudioLevel: -18.5,
 	})
 	w = e.do("GET", "/v1/status", nil)
 	var got map[string]any
 	json.Unmarshal(w.Body.Bytes(), &got)
-	want := `{"behind_live_seconds":0.25,"clips_aired":0,"current":{"duration_seconds":3,"elapsed_seconds":1,"id":"a"},` +
-		`"drift_ms":1.5,"image":"","last_error":"ffmpeg exited","media_seconds":89,"output":"rtmp://host/app/****",` +
+	want := `{"audio_level_db":-18.5,"behind_live_seconds":0.25,"clips_aired":0,"current":{"duration_seconds":3,"elapsed_seconds":1,"id":"a"},` +
+		`"drift_ms":1.5,"image":"face.png","last_error":"ffmpeg exited","media_seconds":89,"output":"rtmp://host/app/****",` +
 		`"publishing":true,"queue":{"items":[{"duration_seconds":2,"id":"b"},{"duration_seconds":1,"id":"c"}],"seconds":3},` +
-		`"restarts":2,"speaking":true,"state":"speaking","uptime_seconds":90}`
+		`"restarts":2,"showing":"talk","speaking":true,"state":"speaking","uptime_seconds":90}`
 	if b, _ := json.Marshal(got); string(b) != want {
 		t.Errorf("status\n got %s\nwant %s", b, want)
 	}

@@ -16,6 +16,8 @@ type eventJSON struct {
 	ID    string    `json:"id,omitempty"`
 	Media float64   `json:"media_seconds"`
 	State string    `json:"state,omitempty"`
+	Role  string    `json:"role,omitempty"`
+	Image string    `json:"image,omitempty"`
 	Error string    `json:"error,omitempty"`
 }
 
@@ -84,6 +86,8 @@ func writeEvent(w http.ResponseWriter, ev live.Event) error {
 		ID:    ev.ID,
 		Media: ev.Media.Seconds(),
 		State: ev.State,
+		Role:  ev.Role,
+		Image: ev.Image,
 		Error: ev.Error,
 	})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/livepush/livepush/frames"
 	"github.com/livepush/livepush/orchestrator/live"
+	"github.com/livepush/livepush/orchestrator/talk"
 )
 
 // fakeStream records calls and answers with canned results. SpeakFile and
@@ -29,6 +30,7 @@ type fakeStream struct {
 	imageErr error
 	cut      bool
 	status   live.Status
+	frame    *frames.Frame
 
 	speakCalls  int
 	interrupt   bool
@@ -38,6 +40,7 @@ type fakeStream struct {
 	uploadPaths []string
 	imageCalls  int
 	imageName   string
+	imageRole   talk.Role
 	imageSize   image.Point
 	imageErrDec error
 	dropped     []string
@@ -87,11 +90,12 @@ func (f *fakeStream) Drop(id string) error {
 	return f.dropErr
 }
 
-func (f *fakeStream) SetImageFile(path, name string) error {
+func (f *fakeStream) SetPictureFile(role talk.Role, path, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.imageCalls++
 	f.imageName = name
+	f.imageRole = role
 	f.noteUpload(path)
 	fh, err := os.Open(path)
 	if err == nil {
@@ -117,6 +121,18 @@ func (f *fakeStream) Status() live.Status {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.status
+}
+
+func (f *fakeStream) Frame() *frames.Frame {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.frame
+}
+
+func (f *fakeStream) setFrame(fr *frames.Frame) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.frame = fr
 }
 
 func (f *fakeStream) setStatus(st live.Status) {

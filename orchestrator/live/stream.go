@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/livepush/livepush/frames"
 	"github.com/livepush/livepush/orchestrator"
 	"github.com/livepush/livepush/orchestrator/speech"
+	"github.com/livepush/livepush/orchestrator/talk"
 )
 
 // Config describes a live stream: the supervisor's settings (ffmpeg, the
@@ -25,22 +27,37 @@ type Config struct {
 	// came from, for Status.
 	Image     *frames.Frame
 	ImageName string
+	// Talk, if set, shows on the frames whose audio is speech (the mouth
+	// open), and Blink for a moment every few seconds; see package talk.
+	Talk, Blink *frames.Frame
+	Detector    talk.DetectorConfig
 	// Fit is how SetImageFile's pictures meet the frame.
 	Fit frames.Fit
 	// MaxQueue bounds the speech still to air, and so any one clip
 	// (10 minutes).
 	MaxQueue time.Duration
+	// PushBuffer bounds the bytes of pushed frames waiting to air (64 MiB,
+	// and at least one frame); Push blocks beyond it.
+	PushBuffer int64
 }
 
 // Stream is a live stream: the supervised ffmpeg, fed the queued speech
 // (silence between clips) and the picture of the moment, at the same pace
 // whether anything is said or not.
 type Stream struct {
-	cfg   Config
-	sup   *orchestrator.Supervisor
-	queue *speech.Queue
-	pic   picture
-	bus   bus
+	cfg    Config
+	sup    *orchestrator.Supervisor
+	queue  *speech.Queue
+	face   *talk.Avatar
+	names  [3]atomic.Pointer[string] // what each role's picture came from
+	pushed *pushQueue
+	bus    bus
+	// Set on the pacing path, for Status and Frame.
+	level      atomic.Uint64 // math.Float64bits of the last frame's audio level
+	lastPushed atomic.Pointer[frames.Frame]
+	onAir      atomic.Pointer[frames.Frame]
+	closed     chan struct{} // closed when the stream stops or ends
+	close      sync.Once
 
 	// The content clock: when speech starts after silence, the wall time
 	// and the queue's media time; the gap that opens between the two (an
@@ -71,15 +88,29 @@ func New(cfg Config) (*Stream, error) {
 	if cfg.MaxQueue <= 0 {
 		cfg.MaxQueue = 10 * time.Minute
 	}
+	if cfg.PushBuffer <= 0 {
+		cfg.PushBuffer = 64 << 20
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Masker == nil {
 		cfg.Masker = orchestrator.NewMasker(cfg.Output, false)
 	}
-	s := &Stream{cfg: cfg}
+	s := &Stream{cfg: cfg, pushed: newPushQueue(cfg.PushBuffer), closed: make(chan struct{})}
 	s.lastEnd.Store(-1)
-	s.pic.set(cfg.Image, cfg.ImageName)
+	e := cfg.Encoding
+	face, err := talk.New(talk.Config{Width: e.Width, Height: e.Height, FPS: e.FPS, Idle: cfg.Image,
+		Talk: cfg.Talk, Blink: cfg.Blink, Detector: cfg.Detector})
+	if err != nil {
+		return nil, fmt.Errorf("%w: live: %w", orchestrator.ErrInvalidConfig, err)
+	}
+	s.face = face
+	for r, name := range []string{cfg.ImageName, "talk", "blink"} {
+		s.names[r].Store(&name)
+	}
+	s.onAir.Store(cfg.Image)
+	s.level.Store(math.Float64bits(SilenceDBFS))
 	q, err := speech.New(speech.Config{
 		SampleRate: cfg.Encoding.SampleRate,
 		Channels:   cfg.Encoding.Channels,
@@ -90,9 +121,10 @@ func New(cfg Config) (*Stream, error) {
 		return nil, fmt.Errorf("%w: live: %w", orchestrator.ErrInvalidConfig, err)
 	}
 	s.queue = q
+	pair := orchestrator.NewPair(cfg.Encoding, s.makeFrame)
 	sc := cfg.Config
 	sc.Realtime, sc.Live, sc.Frames = true, true, 0
-	sc.Video, sc.Audio, sc.Notify = &s.pic, q, s.supervisorEvent
+	sc.Video, sc.Audio, sc.Notify = pair.Video(), pair.Audio(), s.supervisorEvent
 	s.sup, err = orchestrator.New(sc)
 	if err != nil {
 		return nil, err
@@ -128,6 +160,7 @@ func (s *Stream) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.ended = true
 	s.mu.Unlock()
+	s.close.Do(func() { close(s.closed) })
 	unsubscribe()
 	<-logged
 	s.bus.close()
@@ -143,6 +176,7 @@ func (s *Stream) Stop() {
 	if s.cancel != nil {
 		s.cancel()
 	}
+	s.close.Do(func() { close(s.closed) })
 }
 
 // SpeakFile queues the WAV at path (any format the file mode's --audio
@@ -218,6 +252,19 @@ func (s *Stream) Drop(id string) error {
 // call it ("": the file's name). Decoding happens here, in the caller's
 // goroutine, never on the pacing path.
 func (s *Stream) SetImageFile(path, name string) error {
+	return s.SetPictureFile(talk.Idle, path, name)
+}
+
+// SetImage shows f, a frame of the stream's size, from the next frame on.
+// f must not be changed afterwards: the last seconds of frames are kept to
+// be sent again after a restart.
+func (s *Stream) SetImage(f *frames.Frame, name string) error {
+	return s.SetPicture(talk.Idle, f, name)
+}
+
+// SetPictureFile is SetImageFile for the picture of a role: the idle one
+// (the image), the one shown while speech plays, or the blink.
+func (s *Stream) SetPictureFile(role talk.Role, path, name string) error {
 	if err := s.open(); err != nil {
 		return err
 	}
@@ -231,21 +278,28 @@ func (s *Stream) SetImageFile(path, name string) error {
 	if name == "" {
 		name = filepath.Base(path)
 	}
-	return s.SetImage(f, name)
+	return s.SetPicture(role, f, name)
 }
 
-// SetImage shows f, a frame of the stream's size, from the next frame on.
-// f must not be changed afterwards: the last seconds of frames are kept to
-// be sent again after a restart.
-func (s *Stream) SetImage(f *frames.Frame, name string) error {
-	if len(f.Pix) != s.cfg.Encoding.FrameBytes() {
-		return fmt.Errorf("%w: a %dx%d picture for a %dx%d stream", ErrBadInput, f.Width, f.Height,
-			s.cfg.Encoding.Width, s.cfg.Encoding.Height)
+// SetPicture is SetImage for the picture of a role; a nil f turns the
+// talking or the blinking picture off. Setting the idle picture ends
+// pushed frames: what was pushed and has not aired is dropped.
+func (s *Stream) SetPicture(role talk.Role, f *frames.Frame, name string) error {
+	if err := s.face.Set(role, f); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
-	s.pic.set(f, name)
-	s.bus.publish(Event{Kind: ImageChanged, Time: time.Now(), Media: s.queue.Snapshot().Media})
+	s.names[role].Store(&name)
+	if role == talk.Idle {
+		s.pushed.clear()
+		s.lastPushed.Store(nil)
+	}
+	s.bus.publish(Event{Kind: ImageChanged, Time: time.Now(), Media: s.queue.Snapshot().Media, Role: role.String(), Image: name})
 	return nil
 }
+
+// Frame is the picture on air now: the image set last, or the last pushed
+// frame. It must not be changed.
+func (s *Stream) Frame() *frames.Frame { return s.onAir.Load() }
 
 // open reports ErrStopped once the stream is stopping or has ended.
 func (s *Stream) open() error {
@@ -278,7 +332,12 @@ func (s *Stream) Status() Status {
 		ClipsAired: q.Aired,
 		Frames:     sup.Frames,
 		Bytes:      sup.Bytes,
-		Image:      s.pic.name(),
+		Image:      *s.names[talk.Idle].Load(),
+		Showing:    s.face.Showing().String(),
+		AudioLevel: math.Float64frombits(s.level.Load()),
+	}
+	if s.lastPushed.Load() != nil {
+		st.Showing = "pushed"
 	}
 	if !started.IsZero() {
 		st.Uptime = time.Since(started)
@@ -368,7 +427,7 @@ func (s *Stream) logEvents(events <-chan Event) {
 		case SpeechDropped:
 			log.Info("speech dropped from the queue", "id", e.ID)
 		case ImageChanged:
-			log.Info("image changed", "image", s.pic.name(), "at", e.Media.Round(time.Millisecond))
+			log.Info("image changed", "role", e.Role, "image", e.Image, "at", e.Media.Round(time.Millisecond))
 		case StateChanged:
 			log.Info("state", "state", e.State)
 		}
@@ -381,21 +440,3 @@ type anchor struct {
 	wall  time.Time
 	media time.Duration
 }
-
-// picture is the video source of a live stream: the frame of the moment,
-// swapped whole so that the writer never sees half a picture.
-type picture struct {
-	cur atomic.Pointer[namedFrame]
-}
-
-type namedFrame struct {
-	f    *frames.Frame
-	name string
-}
-
-func (p *picture) set(f *frames.Frame, name string) { p.cur.Store(&namedFrame{f, name}) }
-
-func (p *picture) name() string { return p.cur.Load().name }
-
-// NextFrame implements orchestrator.VideoSource.
-func (p *picture) NextFrame() ([]byte, error) { return p.cur.Load().f.Pix, nil }

@@ -62,7 +62,12 @@ type Status struct {
 	ClipsAired int    // clips that finished or were cut
 	Frames     int64  // video frames written into the pipe
 	Bytes      int64  // bytes written into both pipes
-	Image      string // what the picture on air came from
+	Image      string // what the idle picture came from
+	// Showing is the picture on air: "idle", "talk", "blink" or "pushed".
+	Showing string
+	// AudioLevel is the RMS level of the audio written last, one frame's
+	// worth, in dBFS; SilenceDBFS in silence.
+	AudioLevel float64
 }
 
 // Event kinds.
@@ -83,5 +88,7 @@ type Event struct {
 	ID    string        // the clip, for speech events
 	Media time.Duration // media time of the stream when it happened
 	State string        // for StateChanged
+	Role  string        // for ImageChanged: "idle", "talk" or "blink"
+	Image string        // for ImageChanged: what the picture came from
 	Error string        // masked, for Restart
 }

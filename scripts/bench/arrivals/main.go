@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command arrivals is scripts/bench.sh's helper: it stamps RTMP packet arrivals as a subscriber sees
 // them, analyses the stamps, and derives plain-ffmpeg baseline command lines from livepush's dry run.
 //
