@@ -42,6 +42,12 @@ func Args(e Encoding, videoPipe, audioPipe string, t Target) []string {
 	if e.VideoBitrate != "" {
 		add("-b:v", e.VideoBitrate)
 	}
+	if e.MaxRate != "" {
+		add("-maxrate", e.MaxRate)
+	}
+	if e.BufSize != "" {
+		add("-bufsize", e.BufSize)
+	}
 	add("-c:a", "aac", "-ar", strconv.Itoa(e.SampleRate), "-ac", strconv.Itoa(e.Channels))
 	if e.AudioBitrate != "" {
 		add("-b:a", e.AudioBitrate)
@@ -49,7 +55,7 @@ func Args(e Encoding, videoPipe, audioPipe string, t Target) []string {
 	format, _ := outputFormat(t.Output) // Validate refuses outputs it has no muxer for
 	add("-f", format)
 	add(muxerOptions(format)...)
-	if Output(t.Output).IsURL() {
+	if Output(t.Output).IsURL() && format == "flv" {
 		// Live output cannot be seeked back to patch the header.
 		add("-flvflags", "no_duration_filesize")
 	}

@@ -190,13 +190,13 @@ func TestFramesFor(t *testing.T) {
 
 func TestOutputValidate(t *testing.T) {
 	dir := t.TempDir()
-	good := []string{"rtmp://127.0.0.1/live/x", "rtmps://a.b:443/app/k", "RTMP://h/app/k", filepath.Join(dir, "out.flv")}
+	good := []string{"rtmp://127.0.0.1/live/x", "rtmps://a.b:443/app/k", "RTMP://h/app/k", "srt://127.0.0.1:9000?streamid=s", filepath.Join(dir, "out.flv")}
 	for _, o := range good {
 		if err := Output(o).Validate(); err != nil {
 			t.Errorf("Validate(%q) = %v", o, err)
 		}
 	}
-	bad := []string{"", "http://example.com/x", "srt://h:1", "rtmp:///nohost/k", filepath.Join(dir, "missing", "out.flv"), dir}
+	bad := []string{"", "http://example.com/x", "udp://h:1", "srt://h/nopath", "rtmp:///nohost/k", filepath.Join(dir, "missing", "out.flv"), dir}
 	for _, o := range bad {
 		if err := Output(o).Validate(); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("Validate(%q) = %v, want ErrInvalidConfig", o, err)

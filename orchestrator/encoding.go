@@ -23,6 +23,9 @@ type Encoding struct {
 	// 0 means 16. Each video packet is a whole raw frame, so large values
 	// cost memory when ffmpeg reads faster than it encodes.
 	ThreadQueueSize int
+	// MaxRate and BufSize cap the video bitrate (x264's VBV), for an ingest
+	// that wants a constant rate; "" for none.
+	MaxRate, BufSize string
 }
 
 const (
@@ -57,6 +60,8 @@ func (e Encoding) Validate() error {
 		return bad("preset %q is not a libx264 preset name", e.Preset)
 	case e.VideoBitrate != "" && !bitrate.MatchString(e.VideoBitrate):
 		return bad("video bitrate %q (want e.g. 1500k or 2M)", e.VideoBitrate)
+	case e.MaxRate != "" && !bitrate.MatchString(e.MaxRate), e.BufSize != "" && !bitrate.MatchString(e.BufSize):
+		return bad("max rate %q or buffer size %q (want e.g. 3000k)", e.MaxRate, e.BufSize)
 	case e.AudioBitrate != "" && !bitrate.MatchString(e.AudioBitrate):
 		return bad("audio bitrate %q (want e.g. 64k)", e.AudioBitrate)
 	case e.ThreadQueueSize < 0:

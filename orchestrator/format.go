@@ -14,6 +14,9 @@ const FileExtensions = ".flv, .mp4, .mov, .mkv, .ts or .m2ts"
 // outputFormat is ffmpeg's muxer for output: FLV for an rtmp(s) URL; for a
 // file, the container its extension names.
 func outputFormat(output string) (string, error) {
+	if p, ok := splitURL(output, true); ok && isSRT(p.scheme) {
+		return "mpegts", nil // SRT carries MPEG-TS
+	}
 	if Output(output).IsURL() {
 		return "flv", nil
 	}

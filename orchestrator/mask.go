@@ -111,8 +111,8 @@ func validateURL(s string) error {
 	if !ok {
 		return fmt.Errorf("%w: output URL has an invalid scheme (want rtmp:// or rtmps://)", ErrInvalidConfig)
 	}
-	if !isRTMP(p.scheme) {
-		return fmt.Errorf("%w: output scheme %q not supported (want rtmp://, rtmps:// or a file path)", ErrInvalidConfig, p.scheme)
+	if !isRTMP(p.scheme) && !isSRT(p.scheme) {
+		return fmt.Errorf("%w: output scheme %q not supported (want rtmp://, rtmps://, srt:// or a file path)", ErrInvalidConfig, p.scheme)
 	}
 	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 		return bad("contains a space or control character")
@@ -139,6 +139,12 @@ func validateURL(s string) error {
 	}
 	if !validPort(s) {
 		return bad("has an invalid port (want a number 1-65535)")
+	}
+	if isSRT(p.scheme) {
+		if u.Port() == "" {
+			return bad("has no port (SRT has no default: srt://host:PORT)")
+		}
+		return nil
 	}
 	if !hasStreamName(u.EscapedPath()) {
 		return bad("has no stream name (want the key after the app: /app/KEY)")
@@ -193,8 +199,14 @@ func ruleFor(scheme string) urlRule {
 	if isRTMP(scheme) {
 		return urlRule{stream: true, query: true, fragment: true}
 	}
+	if isSRT(scheme) {
+		// The query holds the passphrase and the streamid.
+		return urlRule{query: true, fragment: true}
+	}
 	return urlRule{}
 }
+
+func isSRT(scheme string) bool { return strings.EqualFold(scheme, "srt") }
 
 func isRTMP(scheme string) bool {
 	s := strings.ToLower(scheme)

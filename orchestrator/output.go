@@ -15,7 +15,7 @@ type Output string
 // It reads the scheme only, so that a malformed URL is still no file name.
 func (o Output) IsURL() bool {
 	p, ok := splitURL(string(o), true)
-	return ok && isRTMP(p.scheme)
+	return ok && (isRTMP(p.scheme) || isSRT(p.scheme))
 }
 
 // Validate checks a URL's scheme, host, port and stream name, or that a

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -55,6 +56,18 @@ type Config struct {
 	Output   string // rtmp:// or rtmps:// URL, or a file path (.flv, .mp4, ...)
 	TLS      TLS    // how an rtmps server is checked
 	Encoding Encoding
+	// Outputs, with two or more, replaces Output: the media is encoded once
+	// into a hub, and each output gets its own ffmpeg that copies it,
+	// restarted alone when it fails.
+	Outputs []string
+	// HubBytes bounds the encoded media kept for outputs that fall behind
+	// or come back (DefaultHubBytes).
+	HubBytes int
+	// ReconnectEvery, if set, ends each output's publish session after this
+	// long and starts a new one at once, at a keyframe in silence when one
+	// comes soon: for ingests that end a broadcast after a while. Even one
+	// output then goes through the hub.
+	ReconnectEvery time.Duration
 	// Realtime paces frames to the wall clock; without it ffmpeg is fed as
 	// fast as it reads (rendering to a file).
 	Realtime bool
@@ -88,7 +101,9 @@ type Config struct {
 	// most one chunk ahead of the wall clock.
 	Live bool
 	// Notify, if set, is told of every change of state and every restart,
-	// from the goroutine that runs Run; it must return quickly.
+	// from the goroutine that runs Run, and of each output of several going
+	// up or down, from that output's goroutine; one call at a time. It must
+	// return quickly.
 	Notify func(Event)
 
 	Logger *slog.Logger // nil: discard
@@ -118,8 +133,17 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if len(c.Outputs) == 1 && c.Output == "" {
+		c.Output = c.Outputs[0]
+	}
+	if c.ReconnectEvery > 0 && len(c.Outputs) == 0 && c.Output != "" {
+		c.Outputs = []string{c.Output}
+	}
 	if c.Masker == nil {
 		c.Masker = NewMasker(c.Output, false)
+		if c.multi() {
+			c.Masker = MaskerFor(c.Outputs, false)
+		}
 	}
 }
 
@@ -137,11 +161,19 @@ type Supervisor struct {
 	pace     atomic.Pointer[pacer]  // the current ffmpeg's
 	cur      atomic.Pointer[child]  // the current ffmpeg
 	noReplay atomic.Int64           // frames before this are never replayed
+
+	// With several outputs: the encoded media, and one relay per output.
+	hub      *hub
+	relays   []*relay
+	notifyMu sync.Mutex // Notify is called by one goroutine at a time
 }
 
 // Event is a change in the life of a stream, for Config.Notify.
 type Event struct {
-	State   State  // the state entered
+	Kind    EventKind
+	Output  string // EventOutputUp and EventOutputDown: the output, masked
+	OutputN int    // and its number, from 1, in the order given
+	State   State  // the state entered; for an output's event, the stream's state
 	Restart bool   // ffmpeg failed and will be started again
 	Attempt int    // the ffmpeg run it concerns, from 1
 	Err     string // why ffmpeg failed, masked; "" if it did not
@@ -171,10 +203,7 @@ func New(cfg Config) (*Supervisor, error) {
 	if err := cfg.Encoding.Validate(); err != nil {
 		return nil, err
 	}
-	if err := Output(cfg.Output).Validate(); err != nil {
-		return nil, err
-	}
-	if err := cfg.TLS.Validate(cfg.Output); err != nil {
+	if err := validateOutputs(cfg); err != nil {
 		return nil, err
 	}
 	if cfg.Video == nil || cfg.Audio == nil {
@@ -227,6 +256,12 @@ func New(cfg Config) (*Supervisor, error) {
 	for i := range s.audio.ring {
 		s.audio.ring[i] = backing[i*chunk : i*chunk : (i+1)*chunk]
 	}
+	if cfg.multi() {
+		s.hub = newHub(cfg.HubBytes)
+		for i, o := range cfg.Outputs {
+			s.relays = append(s.relays, newRelay(s, i+1, o))
+		}
+	}
 	s.state.Store(int32(StateStarting))
 	return s, nil
 }
@@ -276,6 +311,8 @@ func (s *Supervisor) setState(st State) {
 
 func (s *Supervisor) notify(e Event) {
 	if s.cfg.Notify != nil {
+		s.notifyMu.Lock()
+		defer s.notifyMu.Unlock()
 		s.cfg.Notify(e)
 	}
 }
@@ -339,6 +376,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	log := s.cfg.Logger
 	s.started.Store(time.Now().UnixNano())
 	removeStalePipeDirs(os.TempDir(), log)
+	if s.hub != nil {
+		defer s.startRelays()()
+	}
 	var (
 		pos      int64 // first frame not yet confirmed by any ffmpeg
 		restarts int
@@ -428,20 +468,37 @@ func (s *Supervisor) runOnce(ctx context.Context, n int, from int64) attempt {
 	}
 	defer pipes.remove()
 
-	out := Output(cfg.Output).segment(n - 1)
-	if n > 1 && !Output(cfg.Output).IsURL() {
-		log.Info("continuing the output in a new file", "file", out)
-	}
-	target := Target{Output: out, TLS: cfg.TLS}
-	if kf, ok := splitKey(out); ok {
-		if target.KeyFile, err = pipes.writeKeyFile(kf.body); err != nil {
+	var cmd *exec.Cmd
+	var hf *hubFeed
+	out := hubPipe
+	if s.hub != nil {
+		if hf, err = s.startHubFeed(s.mediaTime(from)); err != nil {
 			return attempt{fatal: err, resume: from}
 		}
-		target.Output = kf.url
+		cmd = newCommand(ctx, s.ffmpeg, encoderArgs(cfg.Encoding, pipes.video, pipes.audio), cfg.StopTimeout)
+		cmd.ExtraFiles = []*os.File{hf.w}
+	} else {
+		out = Output(cfg.Output).segment(n - 1)
+		if n > 1 && !Output(cfg.Output).IsURL() {
+			log.Info("continuing the output in a new file", "file", out)
+		}
+		target := Target{Output: out, TLS: cfg.TLS}
+		if kf, ok := splitSecret(out); ok {
+			if target.KeyFile, err = pipes.writeKeyFile(kf.body); err != nil {
+				return attempt{fatal: err, resume: from}
+			}
+			target.Output = kf.url
+		}
+		cmd = newCommand(ctx, s.ffmpeg, Args(cfg.Encoding, pipes.video, pipes.audio, target), cfg.StopTimeout)
 	}
-	cmd := newCommand(ctx, s.ffmpeg, Args(cfg.Encoding, pipes.video, pipes.audio, target), cfg.StopTimeout)
 	c, err := startChild(cmd, log, cfg.Masker)
+	if hf != nil {
+		hf.w.Close() // the encoder has its own copy
+	}
 	if err != nil {
+		if hf != nil {
+			hf.wait(0)
+		}
 		if ctx.Err() != nil {
 			// Stopped before ffmpeg could start (exec refuses a done context).
 			return attempt{resume: from, written: from}
@@ -527,6 +584,11 @@ wait:
 	for len(feeds) < 2 {
 		feeds = append(feeds, <-results)
 	}
+	if hf != nil {
+		if err := hf.wait(outputGrace); err != nil {
+			log.Warn("the encoder's FLV could not be read to its end", "error", err)
+		}
+	}
 
 	r := attempt{ran: time.Since(p.base), written: min(feeds[0].next, feeds[1].next)}
 	r.resume = s.resumeAt(c, from, r.written)
@@ -571,6 +633,14 @@ func (s *Supervisor) resumeAt(c *child, from, written int64) int64 {
 	at := from
 	if conf > 0 {
 		at = from + int64(conf)*int64(s.cfg.Encoding.FPS)/int64(time.Second)
+	}
+	if s.hub != nil {
+		// The hub has all that this encoder wrote: go on after its last
+		// frame, with nothing sent twice.
+		at = from
+		if v := s.hub.runVideo(); v >= 0 {
+			at = from + (v*int64(s.cfg.Encoding.FPS)+500)/1000 + 1
+		}
 	}
 	// What was cut on purpose is not sent again, however little ffmpeg
 	// had confirmed of it.

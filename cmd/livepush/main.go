@@ -84,6 +84,8 @@ func newApp(stdout, stderr io.Writer, masker **orchestrator.Masker) *cli.App {
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return bad(err)
 		},
+		// A URL may hold commas: -o is given once per output instead.
+		DisableSliceFlagSeparator: true,
 		// Our own --version: cli's also takes -v, which conventionally means verbose.
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "version", Usage: "print the version of livepush (same as 'livepush version')"},
@@ -129,7 +131,7 @@ func streamCommand(masker **orchestrator.Masker) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "image", Usage: "still `PATH`: PNG, JPEG, GIF, BMP or TIFF, EXIF orientation honoured (e.g. --image face.png)"},
 			&cli.StringFlag{Name: "audio", Usage: "speech WAV `PATH`: PCM 8/16/24/32-bit or float, any rate and channels (e.g. --audio hello.wav)"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, EnvVars: []string{"LIVEPUSH_OUTPUT"}, Usage: "rtmp:// or rtmps:// `URL`, or a file: .flv, .mp4, .mov, .mkv, .ts or .m2ts (e.g. -o rtmp://host/live/KEY or -o out.mp4)"},
+			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, EnvVars: []string{"LIVEPUSH_OUTPUT"}, Usage: "rtmp://, rtmps:// or srt:// (MPEG-TS) `URL`, or a file: .flv, .mp4, .mov, .mkv, .ts or .m2ts (e.g. -o rtmp://host/live/KEY or -o out.mp4); give -o once per output (LIVEPUSH_OUTPUT: one a line) to encode once and push to each, every output restarted alone"},
 			&cli.BoolFlag{Name: "overwrite", Aliases: []string{"y"}, Usage: "replace the output file if it exists"},
 			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "check an rtmps server's certificate and name against the system's CAs; --tls-verify=false for a private server (the key is then open to whoever poses as the server)"},
 			&cli.StringFlag{Name: "tls-ca-file", Usage: "PEM bundle `PATH` of the CAs to trust for an rtmps server instead of the system's (e.g. --tls-ca-file private-ca.pem)"},
@@ -141,6 +143,7 @@ func streamCommand(masker **orchestrator.Masker) *cli.Command {
 			&cli.IntFlag{Name: "channels", Value: 1, Usage: "audio output channels, 1 or 2 (e.g. --channels 2)"},
 			&cli.StringFlag{Name: "video-bitrate", Usage: "H.264 bitrate, ffmpeg's default (CRF 23) if unset (e.g. --video-bitrate 1500k)"},
 			&cli.StringFlag{Name: "audio-bitrate", Usage: "AAC bitrate, ffmpeg's default if unset (e.g. --audio-bitrate 64k)"},
+			&cli.StringFlag{Name: "platform", Usage: "what an ingest expects: youtube, twitch or generic (keyframes every 2 s, AAC 48 kHz stereo 128k, a constant video bitrate for --size); flags given win"},
 			&cli.StringFlag{Name: "preset", Value: "veryfast", Usage: "libx264 preset (e.g. --preset ultrafast)"},
 			&cli.BoolFlag{Name: "realtime", Value: true, Usage: "pace to the wall clock; --realtime=false renders as fast as ffmpeg can (file output)"},
 			&cli.BoolFlag{Name: "loop", Usage: "repeat the audio forever (stop with Ctrl-C or SIGTERM)"},
@@ -157,6 +160,7 @@ func streamCommand(masker **orchestrator.Masker) *cli.Command {
 			&cli.DurationFlag{Name: "stale-timeout", Value: 10 * time.Second, Usage: "restart ffmpeg when it makes no progress for this long (e.g. --stale-timeout 20s)"},
 			&cli.DurationFlag{Name: "restart-delay", Value: 500 * time.Millisecond, Usage: "first delay before restarting a failed ffmpeg; doubles on each failure (e.g. --restart-delay 1s)"},
 			&cli.DurationFlag{Name: "restart-max-delay", Value: 5 * time.Second, Usage: "longest delay between restarts (e.g. --restart-max-delay 30s)"},
+			&cli.DurationFlag{Name: "reconnect-every", Usage: "end each output's publish session after this long and start a new one at once, between words when speech allows (e.g. --reconnect-every 47h: Twitch ends a broadcast after 48 h)"},
 			&cli.IntFlag{Name: "max-restarts", Value: 0, Usage: "give up after this many restarts in a row, 0 for never (e.g. --max-restarts 10)"},
 			&cli.BoolFlag{Name: "live", Usage: "stream without end: the picture and silence between utterances, speech queued over the control API (--audio optional)"},
 			&cli.StringFlag{Name: "control", Value: defaultControl, Usage: "live mode's control API `ADDRESS` (host:port), or off; other than loopback only with --control-token"},
@@ -173,7 +177,8 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 	if c.Args().Len() > 0 {
 		return bad(fmt.Errorf("unexpected argument %q (flags go before nothing else; see --help)", c.Args().First()))
 	}
-	m := orchestrator.NewMasker(c.String("output"), c.Bool("show-secrets"))
+	outputs := outputList(c)
+	m := orchestrator.MaskerFor(outputs, c.Bool("show-secrets"))
 	if t := c.String("control-token"); t != "" {
 		m = m.WithSecret(t)
 	}
@@ -191,22 +196,24 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 	if err != nil {
 		return bad(err)
 	}
-	output := strings.TrimSpace(c.String("output"))
-	if output == "" {
+	if len(outputs) == 0 {
 		return bad(errors.New("no output given: use -o URL|FILE or LIVEPUSH_OUTPUT"))
 	}
-	if err := orchestrator.Output(output).Validate(); err != nil {
-		return bad(err)
-	}
+	output := outputs[0]
 	tls := orchestrator.TLS{Insecure: !c.Bool("tls-verify"), CAFile: c.String("tls-ca-file")}
-	if err := tls.Validate(output); err != nil {
-		return bad(fmt.Errorf("--tls-ca-file: %w", err))
-	}
-	if err := checkOutputFile(output, c.Bool("overwrite")); err != nil {
+	if err := checkOutputs(outputs, tls, c.Bool("overwrite")); err != nil {
 		return bad(err)
+	}
+	if c.IsSet("reconnect-every") && c.Duration("reconnect-every") <= 0 {
+		return bad(errors.New("--reconnect-every must be positive"))
+	}
+	for _, w := range preflight(enc, outputs) {
+		log.Warn("output settings: " + w)
 	}
 	if c.Bool("dry-run") {
-		fmt.Fprintln(c.App.Writer, orchestrator.DryRunCommand(c.String("ffmpeg"), enc, orchestrator.Target{Output: output, TLS: tls}, m))
+		for _, line := range dryRun(c.String("ffmpeg"), enc, outputs, tls, m, c.Duration("reconnect-every") > 0) {
+			fmt.Fprintln(c.App.Writer, line)
+		}
 		return nil
 	}
 	required := []string{"image", "audio"}
@@ -271,12 +278,13 @@ func stream(c *cli.Context, masker **orchestrator.Masker) error {
 	if total > 0 {
 		duration = orchestrator.Duration(total, enc.FPS).String()
 	}
-	log.Info("streaming", "output", m.Mask(output), "size", fmt.Sprintf("%dx%d", enc.Width, enc.Height),
+	log.Info("streaming", "output", m.Mask(strings.Join(outputs, " ")), "size", fmt.Sprintf("%dx%d", enc.Width, enc.Height),
 		"fps", enc.FPS, "gop", enc.GOP, "audio", describeAudio(c.String("audio"), pcm.Format(), enc.SampleRate, enc.Channels),
 		"duration", duration, "realtime", c.Bool("realtime"))
 	stopProgress := prog.start(func() progressInfo { return fileProgress(sup.Status()) })
 	err = sup.Run(ctx)
 	stopProgress()
+	logOutputs(log, sup.Outputs())
 	if errors.Is(err, orchestrator.ErrCertificate) {
 		err = fmt.Errorf("%w (if the server has a private CA, give it with --tls-ca-file PATH, or skip the check with --tls-verify=false)", err)
 	}
@@ -290,12 +298,14 @@ func supervisorConfig(c *cli.Context, output string, tls orchestrator.TLS, enc o
 	return orchestrator.Config{
 		FFmpeg:          c.String("ffmpeg"),
 		Output:          output,
+		Outputs:         outputList(c),
 		TLS:             tls,
 		Encoding:        enc,
 		StaleTimeout:    c.Duration("stale-timeout"),
 		RestartDelay:    c.Duration("restart-delay"),
 		RestartMaxDelay: c.Duration("restart-max-delay"),
 		MaxRestarts:     c.Int("max-restarts"),
+		ReconnectEvery:  c.Duration("reconnect-every"),
 		Abort:           abort,
 		Logger:          log,
 		Masker:          m,
@@ -317,6 +327,9 @@ func encoding(c *cli.Context) (orchestrator.Encoding, error) {
 		Preset:       c.String("preset"),
 		VideoBitrate: c.String("video-bitrate"),
 		AudioBitrate: c.String("audio-bitrate"),
+	}
+	if err := applyPlatform(c, &e); err != nil {
+		return e, err
 	}
 	return e, e.Validate()
 }
