@@ -129,7 +129,7 @@ func streamLive(c *cli.Context, ls liveSetup) error {
 	stopSignals := handleSignals(log, signalActions{stop: s.Stop, abort: func() { close(abort) }, exit: os.Exit})
 	defer stopSignals()
 
-	log.Info("streaming live", "output", m.Mask(output), "size", fmt.Sprintf("%dx%d", enc.Width, enc.Height),
+	log.Info("streaming live", "output", m.Mask(strings.Join(outputList(c), " ")), "size", fmt.Sprintf("%dx%d", enc.Width, enc.Height),
 		"fps", enc.FPS, "gop", enc.GOP, "audio", fmt.Sprintf("%d Hz %s", enc.SampleRate, channelNames(enc.Channels)))
 	served := make(chan error, 1)
 	serveCtx, stopServing := context.WithCancel(ctx)

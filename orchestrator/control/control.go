@@ -469,6 +469,18 @@ type statusJSON struct {
 	Image      string    `json:"image"`
 	Showing    string    `json:"showing"`
 	AudioLevel float64   `json:"audio_level_db"`
+	// Outputs is there only with several outputs.
+	Outputs []outputJSON `json:"outputs,omitempty"`
+}
+
+type outputJSON struct {
+	URL        string     `json:"url"`
+	State      string     `json:"state"`
+	Since      *time.Time `json:"connected_since"` // null while not up
+	Reconnects int        `json:"reconnects"`
+	BytesSent  int64      `json:"bytes_sent"`
+	Delay      float64    `json:"delay_seconds"`
+	LastError  string     `json:"last_error"`
 }
 
 func toStatusJSON(st live.Status) statusJSON {
@@ -488,6 +500,15 @@ func toStatusJSON(st live.Status) statusJSON {
 		Image:      st.Image,
 		Showing:    st.Showing,
 		AudioLevel: st.AudioLevel,
+	}
+	for _, o := range st.Outputs {
+		oj := outputJSON{URL: o.URL, State: o.State.String(), Reconnects: o.Reconnects, BytesSent: o.BytesSent,
+			Delay: seconds(o.Delay), LastError: o.LastError}
+		if !o.Since.IsZero() {
+			since := o.Since
+			oj.Since = &since
+		}
+		out.Outputs = append(out.Outputs, oj)
 	}
 	if c := st.Current; c != nil {
 		el := seconds(c.Elapsed)

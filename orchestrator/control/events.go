@@ -18,7 +18,10 @@ type eventJSON struct {
 	State string    `json:"state,omitempty"`
 	Role  string    `json:"role,omitempty"`
 	Image string    `json:"image,omitempty"`
-	Error string    `json:"error,omitempty"`
+	// Output and OutputN name the output of an output_up or output_down.
+	Output  string `json:"output,omitempty"`
+	OutputN int    `json:"output_n,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // events streams the stream's events as Server-Sent Events until the client
@@ -81,14 +84,16 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 
 func writeEvent(w http.ResponseWriter, ev live.Event) error {
 	data, err := json.Marshal(eventJSON{
-		Kind:  ev.Kind,
-		Time:  ev.Time,
-		ID:    ev.ID,
-		Media: ev.Media.Seconds(),
-		State: ev.State,
-		Role:  ev.Role,
-		Image: ev.Image,
-		Error: ev.Error,
+		Kind:    ev.Kind,
+		Time:    ev.Time,
+		ID:      ev.ID,
+		Media:   ev.Media.Seconds(),
+		State:   ev.State,
+		Role:    ev.Role,
+		Image:   ev.Image,
+		Output:  ev.Output,
+		OutputN: ev.OutputN,
+		Error:   ev.Error,
 	})
 	if err != nil {
 		return err

@@ -95,7 +95,11 @@ func New(cfg Config) (*Stream, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Masker == nil {
-		cfg.Masker = orchestrator.NewMasker(cfg.Output, false)
+		outputs := cfg.Outputs
+		if len(outputs) == 0 {
+			outputs = []string{cfg.Output}
+		}
+		cfg.Masker = orchestrator.MaskerFor(outputs, false)
 	}
 	s := &Stream{cfg: cfg, pushed: newPushQueue(cfg.PushBuffer), closed: make(chan struct{})}
 	s.lastEnd.Store(-1)
@@ -335,6 +339,7 @@ func (s *Stream) Status() Status {
 		Image:      *s.names[talk.Idle].Load(),
 		Showing:    s.face.Showing().String(),
 		AudioLevel: math.Float64frombits(s.level.Load()),
+		Outputs:    s.sup.Outputs(),
 	}
 	if s.lastPushed.Load() != nil {
 		st.Showing = "pushed"
@@ -404,9 +409,14 @@ func (s *Stream) speechEvent(e speech.Event) {
 // supervisorEvent is the supervisor's report of a state or a restart.
 func (s *Stream) supervisorEvent(e orchestrator.Event) {
 	ev := Event{Time: time.Now(), Media: s.sup.Status().Position}
-	if e.Restart {
+	switch {
+	case e.Kind == orchestrator.EventOutputUp:
+		ev.Kind, ev.Output, ev.OutputN = OutputUp, e.Output, e.OutputN
+	case e.Kind == orchestrator.EventOutputDown:
+		ev.Kind, ev.Output, ev.OutputN, ev.Error = OutputDown, e.Output, e.OutputN, e.Err
+	case e.Restart:
 		ev.Kind, ev.Error = Restart, e.Err
-	} else {
+	default:
 		ev.Kind, ev.State = StateChanged, e.State.String()
 	}
 	s.bus.publish(ev)

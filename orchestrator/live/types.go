@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/livepush/livepush/orchestrator"
 	"github.com/livepush/livepush/orchestrator/speech"
 )
 
@@ -65,6 +66,9 @@ type Status struct {
 	Image      string // what the idle picture came from
 	// Showing is the picture on air: "idle", "talk", "blink" or "pushed".
 	Showing string
+	// Outputs is each output's status when the stream has several (in the
+	// order given, URLs masked); nil with one.
+	Outputs []orchestrator.OutputStatus
 	// AudioLevel is the RMS level of the audio written last, one frame's
 	// worth, in dBFS; SilenceDBFS in silence.
 	AudioLevel float64
@@ -79,6 +83,8 @@ const (
 	ImageChanged   = "image_changed"
 	StateChanged   = "state"
 	Restart        = "restart"
+	OutputUp       = "output_up"   // one output of several went on air
+	OutputDown     = "output_down" // one output of several went off air
 )
 
 // Event is one thing that happened to a live stream.
@@ -90,5 +96,9 @@ type Event struct {
 	State string        // for StateChanged
 	Role  string        // for ImageChanged: "idle", "talk" or "blink"
 	Image string        // for ImageChanged: what the picture came from
-	Error string        // masked, for Restart
+	Error string        // masked, for Restart and OutputDown
+	// Output is the output an OutputUp or OutputDown is about, masked, and
+	// OutputN its number from 1, in the order given.
+	Output  string
+	OutputN int
 }

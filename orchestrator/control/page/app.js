@@ -166,6 +166,12 @@
     body.replaceChildren(...outs.map((o) => {
       const tr = el('tr');
       tr.append(el('td', 'url', o.url || '–'), el('td', 'ostate s-' + (o.state || ''), o.state || ''));
+      if (typeof o.reconnects === 'number') {
+        const d = typeof o.delay_seconds === 'number' && o.delay_seconds > 0.5 ? ', ' + dur(o.delay_seconds) + ' behind' : '';
+        const td = el('td', 'small muted', o.reconnects + ' reconnects' + d);
+        if (o.last_error) td.title = o.last_error;
+        tr.append(td);
+      }
       return tr;
     }));
   }
