@@ -247,10 +247,9 @@ func New(cfg Config) (*Supervisor, error) {
 	}
 	// One block for every audio slot up front, so that no chunk allocates,
 	// not even while the ring fills during the first ReplayWindow. It is
-	// not touched here: faulting 1.4 MB in (24 kHz mono) added 340 page
-	// faults and 3-7 ms of CPU to start-up, which is what matters when many
-	// streams start at once; in the ring they cost the same, spread over
-	// the first ReplayWindow.
+	// not touched here: faulting it all in would add to start-up, which is
+	// what counts when many streams start at once (bench.sh's scale rows);
+	// in the ring the pages cost the same, spread over the first window.
 	chunk := cfg.Encoding.MaxChunkBytes()
 	backing := make([]byte, window*chunk)
 	for i := range s.audio.ring {
@@ -450,8 +449,8 @@ func jitter(d time.Duration) time.Duration {
 
 func (s *Supervisor) mediaTime(frame int64) time.Duration { return Duration(frame, s.cfg.Encoding.FPS) }
 
-// attempt is how one ffmpeg run ended.
-type attempt struct {
+// runOutcome is how one ffmpeg run ended.
+type runOutcome struct {
 	err     error         // why ffmpeg failed; nil: the stream is complete or stopped cleanly
 	fatal   error         // a failure a restart cannot mend
 	resume  int64         // the frame the next ffmpeg starts from
@@ -459,72 +458,136 @@ type attempt struct {
 	ran     time.Duration // how long this ffmpeg ran
 }
 
-// runOnce starts one ffmpeg at frame from and supervises it until it exits.
-func (s *Supervisor) runOnce(ctx context.Context, n int, from int64) attempt {
-	cfg, log := s.cfg, s.cfg.Logger
+// runOnce runs ffmpeg number n from frame from, in four steps: start the
+// child, start the two pipe writers, watch them all until ffmpeg exits,
+// and judge how the run ended.
+func (s *Supervisor) runOnce(ctx context.Context, n int, from int64) runOutcome {
 	pipes, err := newPipeDir()
 	if err != nil {
-		return attempt{fatal: err, resume: from}
+		return runOutcome{fatal: err, resume: from}
 	}
 	defer pipes.remove()
+	ff, early := s.startFFmpeg(ctx, n, from, pipes)
+	if early != nil {
+		return *early
+	}
+	w := s.startWriters(ctx, ff.c, from, pipes)
+	defer w.abort(nil)
+	seen := s.watch(ctx, ff.c, w)
+	// ffmpeg has exited: writers blocked on its pipes are released.
+	w.abort(errors.New("ffmpeg exited"))
+	for len(seen.feeds) < 2 {
+		seen.feeds = append(seen.feeds, <-w.results)
+	}
+	if ff.hub != nil {
+		if err := ff.hub.wait(outputGrace); err != nil {
+			s.cfg.Logger.Warn("the encoder's FLV could not be read to its end", "error", err)
+		}
+	}
+	return s.judge(ctx, ff, w, seen, from)
+}
 
-	var cmd *exec.Cmd
-	var hf *hubFeed
-	out := hubPipe
+// ffmpegRun is one started ffmpeg: its command, the child, what it writes
+// to (the output, or the hub's pipe with several outputs) and, then, the
+// hub's feed.
+type ffmpegRun struct {
+	cmd *exec.Cmd
+	c   *child
+	out string
+	hub *hubFeed
+}
+
+// startFFmpeg builds the command of ffmpeg number n and starts it. A run
+// that cannot start returns how it ended instead.
+func (s *Supervisor) startFFmpeg(ctx context.Context, n int, from int64, pipes *pipeDir) (*ffmpegRun, *runOutcome) {
+	cfg, log := s.cfg, s.cfg.Logger
+	fatal := func(err error) (*ffmpegRun, *runOutcome) { return nil, &runOutcome{fatal: err, resume: from} }
+	ff := &ffmpegRun{out: hubPipe}
 	if s.hub != nil {
-		if hf, err = s.startHubFeed(s.mediaTime(from)); err != nil {
-			return attempt{fatal: err, resume: from}
+		hf, err := s.startHubFeed(s.mediaTime(from))
+		if err != nil {
+			return fatal(err)
 		}
-		cmd = newCommand(ctx, s.ffmpeg, encoderArgs(cfg.Encoding, pipes.video, pipes.audio), cfg.StopTimeout)
-		cmd.ExtraFiles = []*os.File{hf.w}
+		ff.hub = hf
+		ff.cmd = newCommand(ctx, s.ffmpeg, encoderArgs(cfg.Encoding, pipes.video, pipes.audio), cfg.StopTimeout)
+		ff.cmd.ExtraFiles = []*os.File{hf.w}
 	} else {
-		out = Output(cfg.Output).segment(n - 1)
+		ff.out = Output(cfg.Output).segment(n - 1)
 		if n > 1 && !Output(cfg.Output).IsURL() {
-			log.Info("continuing the output in a new file", "file", out)
+			log.Info("continuing the output in a new file", "file", ff.out)
 		}
-		target := Target{Output: out, TLS: cfg.TLS}
-		if kf, ok := splitSecret(out); ok {
+		target := Target{Output: ff.out, TLS: cfg.TLS}
+		if kf, ok := splitSecret(ff.out); ok {
+			var err error
 			if target.KeyFile, err = pipes.writeKeyFile(kf.body); err != nil {
-				return attempt{fatal: err, resume: from}
+				return fatal(err)
 			}
 			target.Output = kf.url
 		}
-		cmd = newCommand(ctx, s.ffmpeg, Args(cfg.Encoding, pipes.video, pipes.audio, target), cfg.StopTimeout)
+		ff.cmd = newCommand(ctx, s.ffmpeg, Args(cfg.Encoding, pipes.video, pipes.audio, target), cfg.StopTimeout)
 	}
-	c, err := startChild(cmd, log, cfg.Masker)
-	if hf != nil {
-		hf.w.Close() // the encoder has its own copy
+	c, err := startChild(ff.cmd, log, cfg.Masker)
+	if ff.hub != nil {
+		ff.hub.w.Close() // the encoder has its own copy
 	}
 	if err != nil {
-		if hf != nil {
-			hf.wait(0)
+		if ff.hub != nil {
+			ff.hub.wait(0)
 		}
 		if ctx.Err() != nil {
 			// Stopped before ffmpeg could start (exec refuses a done context).
-			return attempt{resume: from, written: from}
+			return nil, &runOutcome{resume: from, written: from}
 		}
-		return attempt{fatal: fmt.Errorf("start ffmpeg: %w", err), resume: from}
+		return fatal(fmt.Errorf("start ffmpeg: %w", err))
 	}
-	log.Info("ffmpeg started", "attempt", n, "pid", c.pid(), "from", s.mediaTime(from), "output", cfg.Masker.Mask(out))
+	ff.c = c
+	log.Info("ffmpeg started", "attempt", n, "pid", c.pid(), "from", s.mediaTime(from), "output", cfg.Masker.Mask(ff.out))
 	s.cur.Store(c)
+	return ff, nil
+}
 
+// writers are the two pipe writers of one run and the pacer they share.
+type writers struct {
+	pace    *pacer
+	results chan feedResult
 	// abort releases writers blocked on a pipe that ffmpeg no longer reads.
-	abort, cancelAbort := context.WithCancelCause(context.Background())
-	defer cancelAbort(nil)
-	p := newPacer(time.Now(), from, cfg.Encoding.FPS, cfg.Realtime, c.done)
-	s.pace.Store(p)
-	results := make(chan feedResult, 2)
+	abort context.CancelCauseFunc
+}
+
+// startWriters starts writing the video and the audio from frame from into
+// the pipes of c.
+func (s *Supervisor) startWriters(ctx context.Context, c *child, from int64, pipes *pipeDir) *writers {
+	abort, cancel := context.WithCancelCause(context.Background())
+	w := &writers{
+		pace:    newPacer(time.Now(), from, s.cfg.Encoding.FPS, s.cfg.Realtime, c.done),
+		results: make(chan feedResult, 2),
+		abort:   cancel,
+	}
+	s.pace.Store(w.pace)
 	for _, t := range []struct {
 		path string
 		tr   *track
 	}{{pipes.video, s.video}, {pipes.audio, s.audio}} {
-		go func() { results <- feed(ctx, abort, t.path, t.tr, from, cfg.Frames, p) }()
+		go func() { w.results <- feed(ctx, abort, t.path, t.tr, from, s.cfg.Frames, w.pace) }()
 	}
+	return w
+}
 
+// watched is what watch saw of a run.
+type watched struct {
+	feeds   []feedResult // the writers that ended while ffmpeg ran
+	killed  error        // why the supervisor killed ffmpeg; nil if it did not
+	refused bool         // killed for an error no restart mends
+}
+
+// watch follows ffmpeg and the writers until ffmpeg exits: it starts the
+// pacer's clock when ffmpeg is ready, enters running when it publishes,
+// stopping on a stop or the input's end, and kills ffmpeg when a source
+// fails, it refuses its command, it stalls, or the caller aborts.
+func (s *Supervisor) watch(ctx context.Context, c *child, w *writers) watched {
+	cfg := s.cfg
 	var (
-		feeds   []feedResult
-		killed  error // why the supervisor killed ffmpeg
-		refused bool  // killed for an error no restart mends
+		seen    watched
 		stopped = ctx.Done()
 		ready   = c.ready
 		publish = c.published
@@ -533,37 +596,36 @@ func (s *Supervisor) runOnce(ctx context.Context, n int, from int64) attempt {
 	)
 	defer ticker.Stop()
 	kill := func(why error) {
-		if killed == nil {
-			killed = why
+		if seen.killed == nil {
+			seen.killed = why
 		}
 		c.kill()
 	}
-wait:
 	for {
 		select {
 		case <-c.done:
-			break wait
+			return seen
 		case <-ready:
 			ready = nil
-			p.begin(time.Now())
+			w.pace.begin(time.Now())
 		case <-publish:
 			publish = nil
 			if s.State() == StateStarting {
 				s.setState(StateRunning)
 			}
-		case r := <-results:
-			feeds = append(feeds, r)
+		case r := <-w.results:
+			seen.feeds = append(seen.feeds, r)
 			if errors.Is(r.err, errSourceFailed) {
 				kill(r.err)
 			}
-			if len(feeds) == 2 && killed == nil {
+			if len(seen.feeds) == 2 && seen.killed == nil {
 				s.setState(StateStopping)
 			}
 		case now := <-ticker.C:
 			// ffmpeg 5.1 can hang on its input pipes after refusing its
 			// options instead of exiting: a refusal is final at once.
-			if msg := c.lastError(); !refused && invalidCommand(msg) {
-				refused = true
+			if msg := c.lastError(); !seen.refused && invalidCommand(msg) {
+				seen.refused = true
 				kill(fmt.Errorf("ffmpeg refused its command: %s", msg))
 			}
 			if d := c.sinceAdvance(now); d > cfg.StaleTimeout {
@@ -580,20 +642,16 @@ wait:
 			kill(errors.New("aborted"))
 		}
 	}
-	cancelAbort(errors.New("ffmpeg exited"))
-	for len(feeds) < 2 {
-		feeds = append(feeds, <-results)
-	}
-	if hf != nil {
-		if err := hf.wait(outputGrace); err != nil {
-			log.Warn("the encoder's FLV could not be read to its end", "error", err)
-		}
-	}
+}
 
-	r := attempt{ran: time.Since(p.base), written: min(feeds[0].next, feeds[1].next)}
+// judge says how a run ended: where the next starts, and whether ffmpeg
+// failed, and if so whether a restart can mend it.
+func (s *Supervisor) judge(ctx context.Context, ff *ffmpegRun, w *writers, seen watched, from int64) runOutcome {
+	cfg, c := s.cfg, ff.c
+	r := runOutcome{ran: time.Since(w.pace.base), written: min(seen.feeds[0].next, seen.feeds[1].next)}
 	r.resume = s.resumeAt(c, from, r.written)
 	complete := cfg.Frames > 0 && r.written == cfg.Frames
-	for _, f := range feeds {
+	for _, f := range seen.feeds {
 		if errors.Is(f.err, errSourceFailed) {
 			r.fatal = f.err
 			return r
@@ -601,9 +659,9 @@ wait:
 	}
 	exitErr := classify(c.waitErr, ctx.Err() != nil)
 	switch {
-	case killed != nil:
-		r.err = killed
-		if refused {
+	case seen.killed != nil:
+		r.err = seen.killed
+		if seen.refused {
 			r.fatal = r.err
 		}
 	case exitErr != nil:
@@ -611,7 +669,7 @@ wait:
 		if certificateRefused(c.lastError()) {
 			r.err = fmt.Errorf("%w: %w", ErrCertificate, r.err)
 		}
-		if permanent(c.lastError(), out, cfg.Live) {
+		if permanent(c.lastError(), ff.out, cfg.Live) {
 			r.fatal = r.err
 		}
 	case !complete && ctx.Err() == nil:
@@ -620,7 +678,7 @@ wait:
 	if r.err == nil && complete {
 		r.resume = cfg.Frames
 	}
-	log.Debug("ffmpeg exited", "pid", c.pid(), "status", describe(cmd.ProcessState), "written", s.mediaTime(r.written),
+	cfg.Logger.Debug("ffmpeg exited", "pid", c.pid(), "status", describe(ff.cmd.ProcessState), "written", s.mediaTime(r.written),
 		"confirmed", c.confirmed(), "error", r.err)
 	return r
 }
