@@ -50,7 +50,8 @@
 #
 # Environment: BENCH_LONG=1 (full lengths, 3+ repeats), BENCH_PORT (first port to try, 19460),
 # BENCH_REPEAT (repeats per measured run), BENCH_UNPACED_REPEAT (unpaced rounds; 21 long, 5 quick),
-# BENCH_SCALE_KS (e.g. "2 4 8"), BENCH_SCALE_TOOLS (of "lp fl ffraw ffpng", the long default; quick: "lp ffraw"),
+# BENCH_SCALE_KS (e.g. "2 4 8"), BENCH_SCALE_TOOLS (of "lp fl ffraw ffpng lpyt", the long default "lp fl ffraw ffpng";
+#   quick: "lp ffraw"; lpyt is livepush with --platform youtube, what a preset changes to how many streams hold),
 # BENCH_SCALE_REFINE (halvings of the gap between the last K held and the first failed, 2),
 # BENCH_SKIP (e.g. "scale cpu": leave out unpaced, cpu, pacing or scale), BENCH_KEEP=1 (keep the work directory),
 # BENCH_CPU_RUNS (the realtime CPU runs, e.g. "256x256 256x256@48000x2"), BENCH_OUT (results directory, bench-results), BENCH_FLOOR=0|1 (the C FIFO feeder in the unpaced
@@ -103,7 +104,7 @@ CPU_SIZES="256x256 1280x720 1920x1080" # the targets are for 720p and 1080p; 256
 # TTS engines deliver (SIZE@RATExCHANNELS), which livepush converts to its 24 kHz mono output.
 CPU_RUNS=${BENCH_CPU_RUNS:-"$CPU_SIZES 256x256@44100x2 256x256@48000x2"}
 declare -A UNPACED_NAME=([ff]=ffmpeg [lp]=livepush [fl]="C FIFO feeder")
-declare -A TOOL_NAME=([lp]=livepush [fl]="the C FIFO feeder, paced, + livepush's ffmpeg command (the design's floor)" [ffraw]="ffmpeg -re, raw frame (same encode)" [ffpng]="ffmpeg -re -loop 1 png (as people run it)")
+declare -A TOOL_NAME=([lp]=livepush [lpyt]="livepush --platform youtube (a keyframe every 2 s, 48 kHz stereo AAC 128k, constant bitrate)" [fl]="the C FIFO feeder, paced, + livepush's ffmpeg command (the design's floor)" [ffraw]="ffmpeg -re, raw frame (same encode)" [ffpng]="ffmpeg -re -loop 1 png (as people run it)")
 FPS=25
 RATE=24000
 
@@ -608,7 +609,7 @@ scale_run() {
 	# (a helper process each time) would spread ffmpeg's starts out on a loaded machine, so that
 	# its streams barely overlap. Only the output URL differs from one stream to the next.
 	local out=@OUTPUT@ j
-	[ "$tool" = lp ] || dry=$("$LP" stream --image "$img" --audio "$w" --dry-run -o "$URL/x")
+	[ "$tool" = lp ] || [ "$tool" = lpyt ] || dry=$("$LP" stream --image "$img" --audio "$w" --dry-run -o "$URL/x")
 	case $tool in
 	ffraw)
 		mapfile -d '' base < <("$ARR" argv -mode re-raw -video "$(frame 256x256)" -audio "$(pcm "$SCALE_SECONDS")" \
@@ -627,12 +628,14 @@ scale_run() {
 		pc=$(pcm "$SCALE_SECONDS")
 		;;
 	esac
-	[ "$tool" = lp ] || { [ ${#base[@]} -gt 0 ] && [ "${base[-1]}" = "$out" ]; } || die "could not derive the plain ffmpeg -re command from: $dry"
+	[ "$tool" = lp ] || [ "$tool" = lpyt ] || { [ ${#base[@]} -gt 0 ] && [ "${base[-1]}" = "$out" ]; } || die "could not derive the plain ffmpeg -re command from: $dry"
 	t0=$(now)
 	for i in $(seq 1 "$k"); do
 		name=scale-$tool-$k-$i
 		if [ "$tool" = lp ]; then
 			"$LP" stream --image "$img" --audio "$w" --gop 1 -o "$URL/$name" 2>"$LOGS/$name.log" &
+		elif [ "$tool" = lpyt ]; then
+			"$LP" stream --image "$img" --audio "$w" --platform youtube -o "$URL/$name" 2>"$LOGS/$name.log" &
 		elif [ "$tool" = fl ]; then
 			j=$((${#base[@]} - 1))
 			cmd=("${base[@]:0:j}")
@@ -839,12 +842,12 @@ TABLE=$WORK/table.md
 		for t in $SCALE_TOOLS; do
 			[ "$t" = lp ] && continue
 			f=${VAL[scale_$t]:-NA}; r=$(ratio "$l" "$f" %.2f)
-			who=ffmpeg; [ "$t" = fl ] && who="the floor"
+			who=ffmpeg; [ "$t" = fl ] && who="the floor"; [ "$t" = lpyt ] && who="the preset"
 			echo "| scale: concurrent 256x256 gop-1 realtime streams, none behind while all on air, vs ${TOOL_NAME[$t]} (${SCALE_SECONDS} s each; K tried: $SCALE_KS, then narrowing${SCALE_EXTRA:- nothing}; first failing: livepush ${VAL[scale_fail_lp]:-?}, $who ${VAL[scale_fail_$t]:-?}) | $l | $f | $r | >= $who's | $(pf "$r" '>=' 1) |"
 		done
 		for t in $SCALE_TOOLS; do
 			[ "$t" = lp ] && continue
-			case $t in fl) who="the floor" ;; ffraw) who="ffmpeg -re raw" ;; *) who="ffmpeg -re png" ;; esac
+			case $t in fl) who="the floor" ;; ffraw) who="ffmpeg -re raw" ;; lpyt) who="livepush --platform youtube" ;; *) who="ffmpeg -re png" ;; esac
 			echo "| ↳ vs $who, counting start-up too: none behind from 2 s after its own start, while the others start (highest K tried) | ${VAL[scale_run_lp]:-NA} | ${VAL[scale_run_$t]:-NA} | $(ratio "${VAL[scale_run_lp]:-NA}" "${VAL[scale_run_$t]:-NA}" %.2f) | (context) | |"
 		done
 	fi
