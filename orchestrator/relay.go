@@ -608,7 +608,10 @@ func RelayArgs(t Target) []string {
 		// these, ffmpeg reads 1.6 s of input to guess the frame rate
 		// before it opens the output.
 		"-f", "flv", "-fpsprobesize", "0", "-analyzeduration", "100000", "-i", "pipe:0",
-		"-map", "0", "-c", "copy",
+		// The picture and the sound only: with -map 0 the metadata's data
+		// stream, which has no packets, held the muxer's interleaving for
+		// its 10 s limit, so a returning output's media began that late.
+		"-map", "0:v", "-map", "0:a", "-c", "copy",
 	}
 	format, _ := outputFormat(t.Output)
 	args = append(args, "-f", format)

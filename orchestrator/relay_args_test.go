@@ -9,7 +9,7 @@ import (
 // encoder's, writing FLV to livepush, and each output's ffmpeg.
 func TestRelayArgsGolden(t *testing.T) {
 	const global = "-hide_banner -nostdin -nostats -loglevel level+warning -progress pipe:1 -stats_period 0.5 -y "
-	const in = global + "-f flv -fpsprobesize 0 -analyzeduration 100000 -i pipe:0 -map 0 -c copy "
+	const in = global + "-f flv -fpsprobesize 0 -analyzeduration 100000 -i pipe:0 -map 0:v -map 0:a -c copy "
 	for _, tt := range []struct {
 		name string
 		t    Target

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image/color"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -49,6 +50,14 @@ func TestE2EOutputsOneServerOutage(t *testing.T) {
 	}
 	back := tRec.Sub(tUp)
 	t.Logf("b back (recording %s) %v after its server's return", filepath.Base(rec), back.Round(time.Millisecond))
+	// And its media with it: the kept packets go out at once, not after
+	// the muxer has held them.
+	for fileSize(rec) < 64<<10 && time.Since(tUp) < 30*time.Second {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if media := time.Since(tUp); media > 4*time.Second {
+		t.Errorf("b's media began %v after its server's return, want about when it published (%v)", media.Round(time.Millisecond), back.Round(time.Millisecond))
+	}
 	// Within the backoff's first steps on any machine; the probe makes it
 	// far less (see the log line above).
 	if back > 5*time.Second {
@@ -303,4 +312,13 @@ func TestE2EOutputsRTMPS(t *testing.T) {
 			t.Errorf("stderr shows %q", k)
 		}
 	}
+}
+
+// fileSize is the size of path, 0 if it cannot be read.
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
