@@ -9,6 +9,8 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
+
+	"github.com/livepush/livepush/frames/hugepage"
 )
 
 // VideoSource supplies raw bgr24 frames, one per frame interval.
@@ -129,13 +131,15 @@ func sameUnit(a, b []byte) bool {
 
 // videoFill reads frames from src; after the source ends it repeats the last
 // one. A frame the source returns settleAfter times in a row (a still
-// image) is from then on served in huge pages (see inHugePages); 0: never.
+// image) is from then on served in huge pages, where the kernel allows:
+// vmsplice pins every page of a frame each time it is written, and one huge
+// page stands for 512 small ones (scripts/bench.sh's 1920x1080 rows); 0: never.
 // Not at the first repeat: a producer of moving frames that is late now and
 // then repeats one, and copying each of those would cost more than it saves.
 func videoFill(src VideoSource, size int, settleAfter int) func(int64, []byte) ([]byte, error) {
 	var last, fromSrc []byte // what was returned, and what the source gave for it
 	repeats := 0             // how many times in a row the source gave fromSrc again
-	settled := false         // f has been through inHugePages
+	settled := false         // f has been through hugepage.Collapse
 	return func(int64, []byte) ([]byte, error) {
 		f, err := src.NextFrame()
 		switch {
@@ -148,7 +152,7 @@ func videoFill(src VideoSource, size int, settleAfter int) func(int64, []byte) (
 		}
 		if sameUnit(f, fromSrc) {
 			if repeats++; settleAfter > 0 && !settled && repeats >= settleAfter {
-				last, settled = inHugePages(f), true
+				last, settled = hugepage.Collapse(f), true
 			}
 			return last, nil
 		}

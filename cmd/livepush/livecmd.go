@@ -66,17 +66,9 @@ func streamLive(c *cli.Context, ls liveSetup) error {
 	if err != nil {
 		return bad(err)
 	}
-	var talking, blinking *frames.Frame
-	for _, p := range []struct {
-		flag, path string
-		to         **frames.Frame
-	}{{"talk-image", face.talk, &talking}, {"blink-image", face.blink, &blinking}} {
-		if p.path == "" {
-			continue
-		}
-		if *p.to, err = frames.LoadImage(p.path, enc.Width, enc.Height, fit); err != nil {
-			return bad(fmt.Errorf("--%s: %w", p.flag, err))
-		}
+	talking, blinking, err := face.load(enc, fit)
+	if err != nil {
+		return bad(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -102,7 +102,7 @@ func TestProgressLineDiscipline(t *testing.T) {
 // Log lines from many goroutines while the line is redrawn: every log line
 // comes out whole on its own line, and the status line is gone at the end.
 func TestProgressConcurrentLogs(t *testing.T) {
-	var out syncBuffer
+	var out lockedBuffer
 	var draws atomic.Int32
 	p := newProgress(&out, true)
 	stop := p.start(func() progressInfo {
@@ -153,23 +153,6 @@ func dropTime(_ []string, a slog.Attr) slog.Attr {
 		return slog.Attr{}
 	}
 	return a
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestProgressOff(t *testing.T) {

@@ -48,6 +48,23 @@ func talkFlags(c *cli.Context) (faceFlags, error) {
 	return f, nil
 }
 
+// load decodes the talking and the blinking picture now, for live mode;
+// nil for one not given.
+func (f faceFlags) load(enc orchestrator.Encoding, fit frames.Fit) (talking, blinking *frames.Frame, err error) {
+	for _, p := range []struct {
+		flag, path string
+		to         **frames.Frame
+	}{{"talk-image", f.talk, &talking}, {"blink-image", f.blink, &blinking}} {
+		if p.path == "" {
+			continue
+		}
+		if *p.to, err = frames.LoadImage(p.path, enc.Width, enc.Height, fit); err != nil {
+			return nil, nil, fmt.Errorf("--%s: %w", p.flag, err)
+		}
+	}
+	return talking, blinking, nil
+}
+
 // on reports whether the picture is animated at all.
 func (f faceFlags) on() bool { return f.talk != "" || f.blink != "" }
 

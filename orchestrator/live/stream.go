@@ -45,13 +45,13 @@ type Config struct {
 // (silence between clips) and the picture of the moment, at the same pace
 // whether anything is said or not.
 type Stream struct {
-	cfg    Config
-	sup    *orchestrator.Supervisor
-	queue  *speech.Queue
-	face   *talk.Avatar
-	names  [3]atomic.Pointer[string] // what each role's picture came from
-	pushed *pushQueue
-	bus    bus
+	cfg       Config
+	sup       *orchestrator.Supervisor
+	queue     *speech.Queue
+	face      *talk.Avatar
+	imageName atomic.Pointer[string] // what the idle picture came from
+	pushed    *pushQueue
+	bus       bus
 	// Set on the pacing path, for Status and Frame.
 	level      atomic.Uint64 // math.Float64bits of the last frame's audio level
 	lastPushed atomic.Pointer[frames.Frame]
@@ -110,9 +110,7 @@ func New(cfg Config) (*Stream, error) {
 		return nil, fmt.Errorf("%w: live: %w", orchestrator.ErrInvalidConfig, err)
 	}
 	s.face = face
-	for r, name := range []string{cfg.ImageName, "talk", "blink"} {
-		s.names[r].Store(&name)
-	}
+	s.imageName.Store(&cfg.ImageName)
 	s.onAir.Store(cfg.Image)
 	s.level.Store(math.Float64bits(SilenceDBFS))
 	q, err := speech.New(speech.Config{
@@ -292,8 +290,8 @@ func (s *Stream) SetPicture(role talk.Role, f *frames.Frame, name string) error 
 	if err := s.face.Set(role, f); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
-	s.names[role].Store(&name)
 	if role == talk.Idle {
+		s.imageName.Store(&name)
 		s.pushed.clear()
 		s.lastPushed.Store(nil)
 	}
@@ -336,7 +334,7 @@ func (s *Stream) Status() Status {
 		ClipsAired: q.Aired,
 		Frames:     sup.Frames,
 		Bytes:      sup.Bytes,
-		Image:      *s.names[talk.Idle].Load(),
+		Image:      *s.imageName.Load(),
 		Showing:    s.face.Showing().String(),
 		AudioLevel: math.Float64frombits(s.level.Load()),
 		Outputs:    s.sup.Outputs(),
